@@ -1,0 +1,220 @@
+"""The `entitlements` command line."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from adapter.contracts import Licence, contract_from_licence
+from adapter.engine import TicketFacts, decide, ledger_keys
+from adapter.explain import render_text
+from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS, Policy
+from adapter.quota import LedgerView
+from adapter.settings import Settings, load_settings
+from mappings.yamlfile import FileErrors
+
+
+class Context:
+    """Settings, policy and store, loaded on first use so that `--help` needs none of them."""
+
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+        self._policy: Policy | None = None
+        self._store: Any = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = _or_exit(load_settings)
+        return self._settings
+
+    @property
+    def policy(self) -> Policy:
+        if self._policy is None:
+            from mappings.plans import load_policy
+
+            self._policy = _or_exit(lambda: load_policy(self.settings.mapping("plans.yaml")))
+        return self._policy
+
+    @property
+    def store(self) -> Any:
+        """The store of a migrated database; exits with advice if it is not migrated."""
+        if self._store is None:
+            from adapter.store import Store, is_migrated, make_engine
+
+            engine = make_engine(self.settings.database_url)
+            if not is_migrated(engine):
+                raise click.ClickException(
+                    "the database is not migrated: run `entitlements db upgrade` first"
+                )
+            self._store = Store(engine)
+        return self._store
+
+
+def _or_exit(load: Any) -> Any:
+    try:
+        return load()
+    except FileErrors as e:
+        raise click.ClickException(f"configuration errors:\n{e}") from e
+
+
+pass_context = click.make_pass_decorator(Context, ensure=True)
+
+
+@click.group()
+@click.version_option(package_name="helpdesk-entitlements")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Support-contract entitlements on helpdesk tickets."""
+    ctx.ensure_object(Context)
+
+
+@main.command()
+@pass_context
+def check(ctx: Context) -> None:
+    """Validate the settings and every mapping file; errors name file, line and field."""
+    from mappings.check import check_all
+
+    problems = 0
+    try:
+        settings = load_settings()
+    except FileErrors as e:
+        for error in e.errors:
+            click.echo(f"error: {error}", err=True)
+        raise SystemExit(1) from None
+    for name, errors in check_all(settings):
+        if errors:
+            problems += len(errors)
+            for error in errors:
+                click.echo(f"error: {error}", err=True)
+        else:
+            click.echo(f"ok: {name}")
+    if problems:
+        raise click.ClickException(f"{problems} error(s)")
+
+
+def _date(_: Any, param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"not a date YYYY-MM-DD: {value!r}") from None
+
+
+def _instant(_: Any, param: click.Parameter, value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO 8601 date and time: {value!r}") from None
+    if at.tzinfo is None:
+        raise click.BadParameter("needs a UTC offset, e.g. 2026-11-20T17:05:00+01:00 or …Z")
+    return at
+
+
+@main.command()
+@click.option("--customer", metavar="NUMBER", help="Use this customer's contracts from the store.")
+@click.option("--plan", metavar="PLAN", help="Or describe a contract: commissioning, basic or pro.")
+@click.option("--purchased", callback=_date, metavar="DATE", help="Licence purchase date.")
+@click.option("--accepted", callback=_date, metavar="DATE", help="Acceptance date (commissioning).")
+@click.option("--go-live", "go_live", callback=_date, metavar="DATE", help="Go-live date (commissioning).")
+@click.option("--cancelled", callback=_date, metavar="DATE", help="Notice given on this date.")
+@click.option("--option", "options", multiple=True, type=click.Choice(["third_party_projects"]))
+@click.option("--created", callback=_instant, metavar="DATETIME", help="Ticket creation, ISO 8601 with offset (default: now).")
+@click.option("--category", "categories", multiple=True, type=click.Choice(CATEGORIES))
+@click.option("--service", metavar="NAME", help="The project service's name (with --category project_service).")
+@click.option("--remote-sessions", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--requester", type=click.Choice(REQUESTERS), default="partner", show_default=True)
+@click.option("--untrained", is_flag=True, help="The requester has not passed the vendor's training.")
+@click.option("--used", type=click.IntRange(min=0), help="Tickets already counted in the ticket's period.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--language", type=click.Choice(LANGUAGES), help="Default: the LANGUAGE setting.")
+@pass_context
+def explain(ctx: Context, customer: str | None, plan: str | None, purchased: date | None,
+            accepted: date | None, go_live: date | None, cancelled: date | None,
+            options: tuple[str, ...], created: datetime, categories: tuple[str, ...],
+            service: str | None, remote_sessions: int, requester: str, untrained: bool,
+            used: int | None, fmt: str, language: str | None) -> None:
+    """What-if: the decision for a hypothetical ticket."""
+    if bool(customer) == bool(plan):
+        raise click.UsageError("give either --customer NUMBER or --plan with --purchased")
+    if plan and purchased is None:
+        raise click.UsageError("--plan needs --purchased DATE")
+    policy = ctx.policy
+    if plan and plan not in policy.plans:
+        raise click.BadParameter(f"unknown plan; known: {', '.join(policy.plans)}", param_hint="--plan")
+    facts = TicketFacts(
+        helpdesk="what-if",
+        ticket_id=0,
+        created_at=created,
+        customer_number=customer or "what-if",
+        categories=frozenset(categories),
+        service=service,
+        remote_sessions=remote_sessions,
+        requester=requester,
+        trained=not untrained,
+    )
+    if customer:
+        store = ctx.store
+        with store.session() as session:
+            contracts = store.contracts_for(session, customer)
+            ledger = store.ledger_view(session, facts.helpdesk, str(facts.ticket_id), ledger_keys(facts, contracts, policy))
+    else:
+        licence = Licence(
+            licence_id="what-if",
+            customer_number="what-if",
+            plan=plan or "",
+            purchased_on=purchased or date.min,
+            accepted_on=accepted,
+            go_live_on=go_live,
+            status="cancelled" if cancelled else "active",
+            cancelled_on=cancelled,
+            options=options,
+        )
+        contracts = [contract_from_licence(licence, policy.plan(licence.plan))]
+        ledger = LedgerView()
+    if used is not None:
+        ledger = LedgerView(used=dict.fromkeys(ledger_keys(facts, contracts, policy), used))
+    lang = language or ctx.settings.language
+    decision = decide(facts, contracts, ledger, datetime.now(UTC), policy=policy, language=lang)
+    if fmt == "json":
+        click.echo(json.dumps(decision.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_text(decision, facts, policy, lang))
+
+
+@main.command("import-licences")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_context
+def import_licences(ctx: Context, file: Path) -> None:
+    """Import licences from a CSV or JSON file (all or nothing)."""
+    from adapter.licences import import_licences as run
+
+    try:
+        report = run(ctx.store, ctx.policy, file)
+    except FileErrors as e:
+        for error in e.errors:
+            click.echo(f"error: {error}", err=True)
+        raise click.ClickException(f"{len(e.errors)} error(s); nothing was imported") from None
+    click.echo(str(report))
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command()
+@pass_context
+def upgrade(ctx: Context) -> None:
+    """Apply all migrations."""
+    from adapter.store import upgrade as run
+
+    run(ctx.settings.database_url)
+    click.echo("database is up to date")

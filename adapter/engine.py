@@ -1,0 +1,297 @@
+"""`decide`: one ticket's entitlement under the customer's contracts. Pure: no I/O, no clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from adapter.contracts import Contract, ContractStatus
+from adapter.policy import Plan, Policy
+from adapter.quota import LedgerChange, LedgerEntry, LedgerView, period_label, period_of
+
+# Values a flag or warning text may use, e.g. "{used}/{limit} in {period}".
+MESSAGE_FIELDS = ("plan", "used", "limit", "period", "service", "sessions", "free")
+
+
+@dataclass(frozen=True)
+class TicketFacts:
+    """What a helpdesk mapping knows about a ticket, in domain terms."""
+
+    helpdesk: str
+    ticket_id: int | str
+    created_at: datetime
+    customer_number: str | None
+    support_queue: bool = True
+    categories: frozenset[str] = frozenset()
+    service: str | None = None  # the project service's name, with category project_service
+    remote_sessions: int = 0
+    requester: str = "partner"
+    trained: bool = True
+    does_not_count: str | None = None  # "merged", "spam" or the admin's marker
+    on_call: bool = False  # an on-call booking covers the time asked for
+
+
+@dataclass(frozen=True)
+class Flag:
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class QuotaState:
+    period: str
+    used: int
+    limit: int
+    counted: bool
+    label: str = ""  # "3/4 Nov 2026", for people
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"period": self.period, "used": self.used, "limit": self.limit, "counted": self.counted}
+
+
+@dataclass(frozen=True)
+class ContractView:
+    id: str
+    valid_from: date
+    valid_until: date
+    notice_by: date | None
+    status: ContractStatus
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "valid_from": self.valid_from.isoformat(),
+            "valid_until": self.valid_until.isoformat(),
+            "notice_by": self.notice_by.isoformat() if self.notice_by else None,
+            "status": str(self.status),
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    helpdesk: str
+    ticket_id: int | str
+    plan: str | None
+    contract: ContractView | None
+    quota: QuotaState | None
+    reaction_due: datetime | None
+    flags: tuple[Flag, ...] = ()
+    warnings: tuple[Flag, ...] = ()
+    ledger: tuple[LedgerChange, ...] = field(default=(), compare=False)
+
+    @property
+    def billable(self) -> bool:
+        return bool(self.flags)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The decision shape of design.md."""
+        due = self.reaction_due
+        return {
+            "ticket": {"helpdesk": self.helpdesk, "id": self.ticket_id},
+            "plan": self.plan,
+            "contract": self.contract.to_dict() if self.contract else None,
+            "quota": self.quota.to_dict() if self.quota else None,
+            "reaction_due": due.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if due else None,
+            "billable": self.billable,
+            "flags": [f.to_dict() for f in self.flags],
+            "warnings": [w.to_dict() for w in self.warnings],
+        }
+
+
+def decide(
+    facts: TicketFacts,
+    contracts: Sequence[Contract],
+    ledger: LedgerView,
+    now: datetime,
+    *,
+    policy: Policy,
+    language: str = "de",
+) -> Decision:
+    """The entitlement of one ticket.
+
+    `contracts` are the customer's contracts, `ledger` the counts and this ticket's entries,
+    `now` the instant of deciding (contract status is shown as of then; everything else is
+    judged at the ticket's creation). The returned decision carries the ledger changes the
+    store must apply with it.
+    """
+    tz = policy.calendar.time_zone
+    day = facts.created_at.astimezone(tz).date()
+    today = now.astimezone(tz).date()
+    texts = _Texts(policy, language)
+    covering = [c for c in contracts if c.status_on(day).covers]
+    changes: list[LedgerChange] = []
+
+    # A count held by a contract that no longer covers the ticket goes back.
+    for entry in ledger.entries:
+        if entry.active and entry.contract_id not in {c.id for c in covering}:
+            changes.append(_release(entry, "no_contract"))
+
+    if not covering:
+        flags = [texts.flag("no_contract")]
+        if "project_service" in facts.categories:
+            flags.append(texts.flag("project_service", service=facts.service or ""))
+        shown = max(contracts, key=lambda c: c.end_on(day), default=None)
+        return Decision(
+            helpdesk=facts.helpdesk,
+            ticket_id=facts.ticket_id,
+            plan=None,
+            contract=_view(shown, today) if shown else None,
+            quota=None,
+            reaction_due=None,
+            flags=tuple(flags),
+            ledger=tuple(changes),
+        )
+
+    contract = _charge_to(facts, covering, ledger, day, policy)
+    plan = policy.plan(contract.plan)
+    period = period_of(facts.created_at, plan.quota.per, tz)
+    fmt = {"plan": plan.name.get(language, plan.code), "limit": plan.quota.tickets,
+           "period": period_label(period, language), "service": facts.service or "",
+           "sessions": facts.remote_sessions, "free": plan.free_remote_sessions}
+
+    not_covered = [
+        texts.flag(code, **fmt) for code in _not_covered(facts, plan)
+    ]
+    surcharges = [texts.flag(code, **fmt) for code in _surcharges(facts, plan, contract)]
+
+    entry = ledger.entry_for(contract.id)
+    used = ledger.used_in(contract.id, period)
+    counts = facts.support_queue and facts.does_not_count is None and not not_covered
+    ordinal = 0
+    if counts:
+        if entry is not None and entry.active:
+            ordinal = entry.ordinal
+        else:
+            used += 1
+            ordinal = used
+            changes.append(LedgerChange("count", contract.id, period, ordinal))
+    elif entry is not None and entry.active:
+        used -= 1
+        reason = facts.does_not_count or (
+            "not_support" if not facts.support_queue else not_covered[0].code
+        )
+        changes.append(_release(entry, reason))
+
+    fmt["used"] = used
+    quota_flags: list[Flag] = []
+    warnings: list[Flag] = []
+    if counts and ordinal > plan.quota.tickets:
+        quota_flags.append(texts.flag("over_quota", **fmt))
+        warnings.append(texts.warning("quota_exceeded", **fmt))
+    elif counts and ordinal == plan.quota.tickets:
+        warnings.append(texts.warning("quota_last", **fmt))
+
+    return Decision(
+        helpdesk=facts.helpdesk,
+        ticket_id=facts.ticket_id,
+        plan=plan.code,
+        contract=_view(contract, today),
+        quota=QuotaState(
+            period=period,
+            used=used,
+            limit=plan.quota.tickets,
+            counted=counts,
+            label=f"{used}/{plan.quota.tickets} {fmt['period']}",
+        ),
+        reaction_due=policy.calendar.due(facts.created_at, plan.reaction.amount, plan.reaction.unit),
+        flags=tuple(not_covered + quota_flags + surcharges),
+        warnings=tuple(warnings),
+        ledger=tuple(changes),
+    )
+
+
+def _charge_to(
+    facts: TicketFacts, covering: Sequence[Contract], ledger: LedgerView, day: date, policy: Policy
+) -> Contract:
+    """The contract a ticket is charged to. A ticket already counted stays where it is;
+    otherwise: covered with quota left, then covered, then the rest; within each, the best
+    plan, then the contract that ends first."""
+    for contract in covering:
+        entry = ledger.entry_for(contract.id)
+        if entry is not None and entry.active:
+            return contract
+
+    def key(contract: Contract) -> tuple[int, int, date, str]:
+        plan = policy.plan(contract.plan)
+        period = period_of(facts.created_at, plan.quota.per, policy.calendar.time_zone)
+        covered = not any(True for _ in _not_covered(facts, plan))
+        has_quota = ledger.used_in(contract.id, period) < plan.quota.tickets
+        tier = 0 if covered and has_quota else 1 if covered else 2
+        return (tier, -plan.rank, contract.end_on(day), contract.id)
+
+    return min(covering, key=key)
+
+
+def _not_covered(facts: TicketFacts, plan: Plan) -> Iterable[str]:
+    """Requests the plan does not cover at all: billed on their own, using no quota."""
+    entitled = facts.requester in plan.may_open_tickets and (
+        facts.trained or not plan.requires_trained
+    )
+    if not entitled:
+        yield "requester_not_entitled"
+    if "ui_building" in facts.categories and not plan.ui_building:
+        yield "ui_building"
+    if "usage_question" in facts.categories and "user" not in plan.support_levels:
+        yield "user_level"
+    if "project_service" in facts.categories:
+        yield "project_service"
+
+
+def _surcharges(facts: TicketFacts, plan: Plan, contract: Contract) -> Iterable[str]:
+    """Billable extras on a ticket the contract covers."""
+    if "third_party_project" in facts.categories and "third_party_projects" not in contract.options:
+        yield "third_party_project"
+    if facts.remote_sessions > plan.free_remote_sessions:
+        yield "extra_remote_session"
+    if "after_hours" in facts.categories and not facts.on_call:
+        yield "outside_support_hours"
+
+
+def _release(entry: LedgerEntry, reason: str) -> LedgerChange:
+    return LedgerChange("release", entry.contract_id, entry.period, entry.ordinal, reason)
+
+
+def _view(contract: Contract, today: date) -> ContractView:
+    return ContractView(
+        id=contract.id,
+        valid_from=contract.starts_on,
+        valid_until=contract.end_on(today),
+        notice_by=contract.notice_by(today),
+        status=contract.status_on(today),
+    )
+
+
+class _Texts:
+    def __init__(self, policy: Policy, language: str) -> None:
+        self.policy = policy
+        self.language = language
+
+    def _render(self, table: Mapping[str, Any], code: str, values: Mapping[str, Any]) -> Flag:
+        text = table[code].message[self.language]
+        return Flag(code, text.format_map(_Defaults(values)))
+
+    def flag(self, code: str, **values: Any) -> Flag:
+        return self._render(self.policy.flags, code, values)
+
+    def warning(self, code: str, **values: Any) -> Flag:
+        return self._render(self.policy.warnings, code, values)
+
+
+class _Defaults(dict):
+    """format_map values where a field this decision has no value for renders empty."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def ledger_keys(
+    facts: TicketFacts, contracts: Sequence[Contract], policy: Policy
+) -> list[tuple[str, str]]:
+    """The (contract, period) counts `decide` may need for this ticket: what to load first."""
+    tz = policy.calendar.time_zone
+    return [(c.id, period_of(facts.created_at, policy.plan(c.plan).quota.per, tz)) for c in contracts]

@@ -1,0 +1,38 @@
+"""Licences into contracts: the one path for import files, ERP pushes and ERP pulls."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from adapter.contracts import Licence, contract_from_licence
+from adapter.policy import Policy
+
+
+def newest(licences: Iterable[Licence]) -> list[Licence]:
+    """One licence per id: the highest revision; without revisions, the last given."""
+    by_id: dict[str, Licence] = {}
+    for licence in licences:
+        held = by_id.get(licence.licence_id)
+        if held is None or (licence.revision or 0) >= (held.revision or 0):
+            by_id[licence.licence_id] = licence
+    return list(by_id.values())
+
+
+def store_licences(
+    store: Any, session: Any, policy: Policy, licences: Sequence[Licence], source: str, now: datetime
+) -> Any:
+    """Upsert licences with their contracts in the caller's transaction; returns the report."""
+    items = [(lic, contract_from_licence(lic, policy.plan(lic.plan))) for lic in newest(licences)]
+    return store.upsert_licences(session, items, source=source, now=now)
+
+
+def import_licences(store: Any, policy: Policy, path: Path) -> Any:
+    """A CSV or JSON file, all or nothing: raises FileErrors before anything is written."""
+    from mappings.licences import read_licence_file
+
+    licences = read_licence_file(path, policy.plans)
+    with store.session() as session:
+        return store_licences(store, session, policy, licences, "import", datetime.now(UTC))

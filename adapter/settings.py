@@ -1,0 +1,51 @@
+"""Settings: environment variables `ENTITLEMENTS_*`, optionally a YAML file named by
+`ENTITLEMENTS_CONFIG` (environment wins). No secret has a default."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from flask import Config
+
+PREFIX = "ENTITLEMENTS"
+SECRETS = ("zammad_token", "zammad_webhook_secret", "erp_push_token", "erp_token", "admin_token")
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///entitlements.db"
+    mappings_dir: Path | None = None  # None: the shipped mappings
+    language: str = "de"
+    zammad_url: str | None = None
+    erp_url: str | None = None
+    insecure_no_signature: bool = False
+    zammad_token: str | None = field(default=None, repr=False)
+    zammad_webhook_secret: str | None = field(default=None, repr=False)
+    erp_push_token: str | None = field(default=None, repr=False)
+    erp_token: str | None = field(default=None, repr=False)
+    admin_token: str | None = field(default=None, repr=False)
+
+    def mapping(self, name: str) -> Path | None:
+        """The admin's copy of a mapping file, or None for the shipped one."""
+        return self.mappings_dir / name if self.mappings_dir else None
+
+    def redacted(self) -> dict[str, object]:
+        """For logs and `check`: secrets show only whether they are set."""
+        return {
+            f.name: ("set" if getattr(self, f.name) else "not set")
+            if f.name in SECRETS
+            else getattr(self, f.name)
+            for f in fields(self)
+        }
+
+
+def load_settings() -> Settings:
+    """Settings from the environment (and the file it names); raises
+    mappings.yamlfile.FileErrors naming each bad setting."""
+    from mappings.settings import parse_settings
+
+    config = Config(".")
+    config.from_prefixed_env(PREFIX, loads=str)  # strings: the schema converts and names errors
+    path = config.pop("CONFIG", None)
+    return parse_settings(dict(config), path)

@@ -1,0 +1,73 @@
+"""The settings schema: strings from the environment or a YAML file into `Settings`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
+
+from adapter.policy import LANGUAGES
+from adapter.settings import PREFIX, Settings
+from mappings import yamlfile
+from mappings.yamlfile import FileError, FileErrors
+
+
+class SettingsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # other ENTITLEMENTS_* variables (tests, tools) are not settings
+
+    DATABASE_URL = fields.String(
+        validate=validate.Regexp(r"^(sqlite|postgresql)(\+\w+)?://", error="a sqlite:/// or postgresql:// URL")
+    )
+    MAPPINGS_DIR = fields.String()
+    LANGUAGE = fields.String(validate=validate.OneOf(LANGUAGES))
+    ZAMMAD_URL = fields.Url(require_tld=False)
+    ERP_URL = fields.Url(require_tld=False)
+    INSECURE_NO_SIGNATURE = fields.Boolean()
+    ZAMMAD_TOKEN = fields.String(validate=validate.Length(min=1))
+    ZAMMAD_WEBHOOK_SECRET = fields.String(validate=validate.Length(min=1))
+    ERP_PUSH_TOKEN = fields.String(validate=validate.Length(min=1))
+    ERP_TOKEN = fields.String(validate=validate.Length(min=1))
+    ADMIN_TOKEN = fields.String(validate=validate.Length(min=1))
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> Settings:
+        values = {k.lower(): v for k, v in data.items()}
+        if "mappings_dir" in values:
+            values["mappings_dir"] = Path(values["mappings_dir"])
+        return Settings(**values)
+
+
+def parse_settings(environment: dict[str, str], path: str | None) -> Settings:
+    """Environment values over the config file's; errors name the setting, never its value."""
+    values: dict[str, Any] = {}
+    errors: list[FileError] = []
+    if path:
+        try:
+            doc = yamlfile.read_yaml(Path(path))
+        except FileErrors as e:
+            errors.extend(e.errors)
+        else:
+            data = doc.data if isinstance(doc.data, dict) else {}
+            known = SettingsSchema().fields
+            errors.extend(
+                FileError(path, doc.line_of((key,)), str(key), f"unknown setting; known: {', '.join(known)}")
+                for key in data
+                if key not in known
+            )
+            values.update(data)
+    values.update(environment)
+    try:
+        settings = SettingsSchema().load(values)
+    except ValidationError as e:
+        for key, messages in e.messages.items():
+            where = path if path and key not in environment else "environment"
+            name = key if where == path else f"{PREFIX}_{key}"
+            errors.append(FileError(where, None, name, " ".join(map(str, messages))))
+        settings = None
+    if settings and settings.mappings_dir and not settings.mappings_dir.is_dir():
+        errors.append(FileError("environment", None, f"{PREFIX}_MAPPINGS_DIR", "not a directory"))
+    if errors:
+        raise FileErrors(errors)
+    return settings
