@@ -123,24 +123,55 @@ def _instant(_: Any, param: click.Parameter, value: str | None) -> datetime:
 @click.option("--plan", metavar="PLAN", help="Or describe a contract: commissioning, basic or pro.")
 @click.option("--purchased", callback=_date, metavar="DATE", help="Licence purchase date.")
 @click.option("--accepted", callback=_date, metavar="DATE", help="Acceptance date (commissioning).")
-@click.option("--go-live", "go_live", callback=_date, metavar="DATE", help="Go-live date (commissioning).")
+@click.option(
+    "--go-live", "go_live", callback=_date, metavar="DATE", help="Go-live date (commissioning)."
+)
 @click.option("--cancelled", callback=_date, metavar="DATE", help="Notice given on this date.")
 @click.option("--option", "options", multiple=True, type=click.Choice(["third_party_projects"]))
-@click.option("--created", callback=_instant, metavar="DATETIME", help="Ticket creation, ISO 8601 with offset (default: now).")
+@click.option(
+    "--created",
+    callback=_instant,
+    metavar="DATETIME",
+    help="Ticket creation, ISO 8601 with offset (default: now).",
+)
 @click.option("--category", "categories", multiple=True, type=click.Choice(CATEGORIES))
-@click.option("--service", metavar="NAME", help="The project service's name (with --category project_service).")
+@click.option(
+    "--service",
+    metavar="NAME",
+    help="The project service's name (with --category project_service).",
+)
 @click.option("--remote-sessions", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--requester", type=click.Choice(REQUESTERS), default="partner", show_default=True)
-@click.option("--untrained", is_flag=True, help="The requester has not passed the vendor's training.")
-@click.option("--used", type=click.IntRange(min=0), help="Tickets already counted in the ticket's period.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--untrained", is_flag=True, help="The requester has not passed the vendor's training."
+)
+@click.option(
+    "--used", type=click.IntRange(min=0), help="Tickets already counted in the ticket's period."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @click.option("--language", type=click.Choice(LANGUAGES), help="Default: the LANGUAGE setting.")
 @pass_context
-def explain(ctx: Context, customer: str | None, plan: str | None, purchased: date | None,
-            accepted: date | None, go_live: date | None, cancelled: date | None,
-            options: tuple[str, ...], created: datetime, categories: tuple[str, ...],
-            service: str | None, remote_sessions: int, requester: str, untrained: bool,
-            used: int | None, fmt: str, language: str | None) -> None:
+def explain(
+    ctx: Context,
+    customer: str | None,
+    plan: str | None,
+    purchased: date | None,
+    accepted: date | None,
+    go_live: date | None,
+    cancelled: date | None,
+    options: tuple[str, ...],
+    created: datetime,
+    categories: tuple[str, ...],
+    service: str | None,
+    remote_sessions: int,
+    requester: str,
+    untrained: bool,
+    used: int | None,
+    fmt: str,
+    language: str | None,
+) -> None:
     """What-if: the decision for a hypothetical ticket."""
     if bool(customer) == bool(plan):
         raise click.UsageError("give either --customer NUMBER or --plan with --purchased")
@@ -148,7 +179,9 @@ def explain(ctx: Context, customer: str | None, plan: str | None, purchased: dat
         raise click.UsageError("--plan needs --purchased DATE")
     policy = ctx.policy
     if plan and plan not in policy.plans:
-        raise click.BadParameter(f"unknown plan; known: {', '.join(policy.plans)}", param_hint="--plan")
+        raise click.BadParameter(
+            f"unknown plan; known: {', '.join(policy.plans)}", param_hint="--plan"
+        )
     facts = TicketFacts(
         helpdesk="what-if",
         ticket_id=0,
@@ -164,7 +197,9 @@ def explain(ctx: Context, customer: str | None, plan: str | None, purchased: dat
         store = ctx.store
         with store.session() as session:
             contracts = store.contracts_for(session, customer)
-            ledger = store.ledger_view(session, facts.helpdesk, str(facts.ticket_id), ledger_keys(facts, contracts, policy))
+            ledger = store.ledger_view(
+                session, facts.helpdesk, str(facts.ticket_id), ledger_keys(facts, contracts, policy)
+            )
     else:
         licence = Licence(
             licence_id="what-if",

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from adapter.contracts import Contract, ContractStatus
-from adapter.policy import Plan, Policy
+from adapter.policy import FLAG_CODES, Plan, Policy
 from adapter.quota import LedgerChange, LedgerEntry, LedgerView, period_label, period_of
 
 # Values a flag or warning text may use, e.g. "{used}/{limit} in {period}".
@@ -51,7 +51,12 @@ class QuotaState:
     label: str = ""  # "3/4 Nov 2026", for people
 
     def to_dict(self) -> dict[str, Any]:
-        return {"period": self.period, "used": self.used, "limit": self.limit, "counted": self.counted}
+        return {
+            "period": self.period,
+            "used": self.used,
+            "limit": self.limit,
+            "counted": self.counted,
+        }
 
 
 @dataclass(frozen=True)
@@ -150,14 +155,17 @@ def decide(
     contract = _charge_to(facts, covering, ledger, day, policy)
     plan = policy.plan(contract.plan)
     period = period_of(facts.created_at, plan.quota.per, tz)
-    fmt = {"plan": plan.name.get(language, plan.code), "limit": plan.quota.tickets,
-           "period": period_label(period, language), "service": facts.service or "",
-           "sessions": facts.remote_sessions, "free": plan.free_remote_sessions}
+    fmt = {
+        "plan": plan.name.get(language, plan.code),
+        "limit": plan.quota.tickets,
+        "period": period_label(period, language),
+        "service": facts.service or "",
+        "sessions": facts.remote_sessions,
+        "free": plan.free_remote_sessions,
+    }
 
-    not_covered = [
-        texts.flag(code, **fmt) for code in _not_covered(facts, plan)
-    ]
-    surcharges = [texts.flag(code, **fmt) for code in _surcharges(facts, plan, contract)]
+    flags = [texts.flag(code, **fmt) for code in _billable(facts, plan, contract)]
+    not_covered = [f for f in flags if not policy.flags[f.code].covered]
 
     entry = ledger.entry_for(contract.id)
     used = ledger.used_in(contract.id, period)
@@ -198,8 +206,10 @@ def decide(
             counted=counts,
             label=f"{used}/{plan.quota.tickets} {fmt['period']}",
         ),
-        reaction_due=policy.calendar.due(facts.created_at, plan.reaction.amount, plan.reaction.unit),
-        flags=tuple(not_covered + quota_flags + surcharges),
+        reaction_due=policy.calendar.due(
+            facts.created_at, plan.reaction.amount, plan.reaction.unit
+        ),
+        flags=tuple(sorted(flags + quota_flags, key=lambda f: FLAG_CODES.index(f.code))),
         warnings=tuple(warnings),
         ledger=tuple(changes),
     )
@@ -219,7 +229,7 @@ def _charge_to(
     def key(contract: Contract) -> tuple[int, int, date, str]:
         plan = policy.plan(contract.plan)
         period = period_of(facts.created_at, plan.quota.per, policy.calendar.time_zone)
-        covered = not any(True for _ in _not_covered(facts, plan))
+        covered = all(policy.flags[code].covered for code in _billable(facts, plan, contract))
         has_quota = ledger.used_in(contract.id, period) < plan.quota.tickets
         tier = 0 if covered and has_quota else 1 if covered else 2
         return (tier, -plan.rank, contract.end_on(day), contract.id)
@@ -227,8 +237,9 @@ def _charge_to(
     return min(covering, key=key)
 
 
-def _not_covered(facts: TicketFacts, plan: Plan) -> Iterable[str]:
-    """Requests the plan does not cover at all: billed on their own, using no quota."""
+def _billable(facts: TicketFacts, plan: Plan, contract: Contract) -> Iterable[str]:
+    """The paid-service codes this ticket earns under this contract, quota aside. The policy
+    says which of them mean "not covered at all" (billed alone, no quota)."""
     entitled = facts.requester in plan.may_open_tickets and (
         facts.trained or not plan.requires_trained
     )
@@ -240,10 +251,6 @@ def _not_covered(facts: TicketFacts, plan: Plan) -> Iterable[str]:
         yield "user_level"
     if "project_service" in facts.categories:
         yield "project_service"
-
-
-def _surcharges(facts: TicketFacts, plan: Plan, contract: Contract) -> Iterable[str]:
-    """Billable extras on a ticket the contract covers."""
     if "third_party_project" in facts.categories and "third_party_projects" not in contract.options:
         yield "third_party_project"
     if facts.remote_sessions > plan.free_remote_sessions:
@@ -294,4 +301,6 @@ def ledger_keys(
 ) -> list[tuple[str, str]]:
     """The (contract, period) counts `decide` may need for this ticket: what to load first."""
     tz = policy.calendar.time_zone
-    return [(c.id, period_of(facts.created_at, policy.plan(c.plan).quota.per, tz)) for c in contracts]
+    return [
+        (c.id, period_of(facts.created_at, policy.plan(c.plan).quota.per, tz)) for c in contracts
+    ]

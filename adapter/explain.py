@@ -7,24 +7,58 @@ from datetime import datetime
 from adapter.engine import Decision, TicketFacts
 from adapter.policy import Policy
 
+WEEKDAYS = {
+    "de": ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So"),
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+}
 LABELS = {
     "de": {
-        "ticket": "Ticket", "created": "erstellt", "plan": "Plan", "none": "keiner",
-        "contract": "Vertrag", "valid": "gültig", "notice": "Kündigung bis", "status": "Status",
-        "quota": "Kontingent", "counted": "gezählt", "not_counted": "nicht gezählt",
-        "due": "Reaktion bis", "billable": "Kostenpflichtig", "yes": "ja", "no": "nein",
-        "reasons": "Gründe", "warnings": "Hinweise",
-        "not_started": "noch nicht begonnen", "active": "aktiv", "cancelled": "gekündigt, läuft bis Ende",
-        "expired": "abgelaufen", "terminated": "beendet",
+        "ticket": "Ticket",
+        "created": "erstellt",
+        "plan": "Plan",
+        "none": "keiner",
+        "contract": "Vertrag",
+        "valid": "gültig",
+        "notice": "Kündigung bis",
+        "status": "Status",
+        "quota": "Kontingent",
+        "counted": "gezählt",
+        "not_counted": "nicht gezählt",
+        "due": "Reaktion bis",
+        "billable": "Kostenpflichtig",
+        "yes": "ja",
+        "no": "nein",
+        "reasons": "Gründe",
+        "warnings": "Hinweise",
+        "not_started": "noch nicht begonnen",
+        "active": "aktiv",
+        "cancelled": "gekündigt, läuft bis Ende",
+        "expired": "abgelaufen",
+        "terminated": "beendet",
     },
     "en": {
-        "ticket": "Ticket", "created": "created", "plan": "Plan", "none": "none",
-        "contract": "Contract", "valid": "valid", "notice": "notice by", "status": "status",
-        "quota": "Quota", "counted": "counted", "not_counted": "not counted",
-        "due": "Reaction due", "billable": "Billable", "yes": "yes", "no": "no",
-        "reasons": "Reasons", "warnings": "Warnings",
-        "not_started": "not yet started", "active": "active", "cancelled": "cancelled, runs to its end",
-        "expired": "expired", "terminated": "terminated",
+        "ticket": "Ticket",
+        "created": "created",
+        "plan": "Plan",
+        "none": "none",
+        "contract": "Contract",
+        "valid": "valid",
+        "notice": "notice by",
+        "status": "status",
+        "quota": "Quota",
+        "counted": "counted",
+        "not_counted": "not counted",
+        "due": "Reaction due",
+        "billable": "Billable",
+        "yes": "yes",
+        "no": "no",
+        "reasons": "Reasons",
+        "warnings": "Warnings",
+        "not_started": "not yet started",
+        "active": "active",
+        "cancelled": "cancelled, runs to its end",
+        "expired": "expired",
+        "terminated": "terminated",
     },
 }
 
@@ -34,13 +68,12 @@ def render_text(decision: Decision, facts: TicketFacts, policy: Policy, language
     tz = policy.calendar.time_zone
 
     def local(at: datetime) -> str:
-        return at.astimezone(tz).strftime("%a %Y-%m-%d %H:%M %Z")
+        at = at.astimezone(tz)
+        return f"{WEEKDAYS[language][at.weekday()]} {at:%Y-%m-%d %H:%M %Z}"
 
     plan = policy.plans[decision.plan].name[language] if decision.plan else t["none"]
-    lines = [
-        f"{t['ticket']} {decision.helpdesk} #{decision.ticket_id}, {t['created']} {local(facts.created_at)}",
-        f"{t['plan']}: {plan}",
-    ]
+    ticket = f"{t['ticket']} {decision.helpdesk} #{decision.ticket_id}"
+    lines = [f"{ticket}, {t['created']} {local(facts.created_at)}", f"{t['plan']}: {plan}"]
     if c := decision.contract:
         notice = f", {t['notice']} {c.notice_by}" if c.notice_by else ""
         lines.append(

@@ -22,7 +22,12 @@ def newest(licences: Iterable[Licence]) -> list[Licence]:
 
 
 def store_licences(
-    store: Any, session: Any, policy: Policy, licences: Sequence[Licence], source: str, now: datetime
+    store: Any,
+    session: Any,
+    policy: Policy,
+    licences: Sequence[Licence],
+    source: str,
+    now: datetime,
 ) -> Any:
     """Upsert licences with their contracts in the caller's transaction; returns the report."""
     items = [(lic, contract_from_licence(lic, policy.plan(lic.plan))) for lic in newest(licences)]

@@ -13,7 +13,13 @@ from adapter.calendar import BusinessCalendar
 
 LANGUAGES = ("de", "en")
 REQUESTERS = ("partner", "power_user", "end_customer")
-CATEGORIES = ("ui_building", "usage_question", "third_party_project", "after_hours", "project_service")
+CATEGORIES = (
+    "ui_building",
+    "usage_question",
+    "third_party_project",
+    "after_hours",
+    "project_service",
+)
 PERIODS = ("week", "month")
 REACTION_UNITS = ("working_days", "business_hours")
 

@@ -39,8 +39,14 @@ class LicenceSchema(Schema):
     purchased_on = fields.Date(required=True)
     accepted_on = fields.Date(load_default=None, allow_none=True)
     go_live_on = fields.Date(load_default=None, allow_none=True)
-    list_price = fields.Decimal(load_default=None, allow_none=True, places=2, validate=validate.Range(min=0))
-    currency = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[A-Z]{3}$", error="an ISO 4217 code such as EUR"))
+    list_price = fields.Decimal(
+        load_default=None, allow_none=True, places=2, validate=validate.Range(min=0)
+    )
+    currency = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(r"^[A-Z]{3}$", error="an ISO 4217 code such as EUR"),
+    )
     status = fields.String(load_default="active", validate=validate.OneOf(LICENCE_STATUSES))
     cancelled_on = fields.Date(load_default=None, allow_none=True)
     options = fields.List(fields.String(validate=validate.OneOf(OPTIONS)), load_default=list)
@@ -82,7 +88,9 @@ class CsvLicenceSchema(LicenceSchema):
 
     @pre_load
     def cells(self, row: dict[str, Any], **_: Any) -> dict[str, Any]:
-        values = {k: v.strip() for k, v in row.items() if k is not None and v is not None and v.strip()}
+        values = {
+            k: v.strip() for k, v in row.items() if k is not None and v is not None and v.strip()
+        }
         if "options" in values:
             values["options"] = [o.strip() for o in values["options"].split(";") if o.strip()]
         return values
@@ -112,7 +120,9 @@ def read_licence_file(
             raise FileErrors([FileError(name, e.lineno, "", f"not valid JSON: {e.msg}")]) from e
         items = data.get("licences") if isinstance(data, dict) else data
         if not isinstance(items, list):
-            raise FileErrors([FileError(name, None, "", 'expected a list of licences or {"licences": [...]}')])
+            raise FileErrors(
+                [FileError(name, None, "", 'expected a list of licences or {"licences": [...]}')]
+            )
         schema = LicenceSchema(plans, product_plans)
         located = [(i, None, item) for i, item in enumerate(items, start=1)]
 
@@ -121,7 +131,9 @@ def read_licence_file(
     seen: dict[str, int] = {}
     for row, line, item in located:
         if not isinstance(item, dict):
-            errors.append(FileError(name, line, f"row {row}", "expected an object with licence fields"))
+            errors.append(
+                FileError(name, line, f"row {row}", "expected an object with licence fields")
+            )
             continue
         try:
             licence = schema.load(item)
@@ -133,10 +145,16 @@ def read_licence_file(
             continue
         key = f"{licence.licence_id}@{licence.revision}"
         if key in seen:
-            errors.append(FileError(name, line, f"row {row} licence_id", f"repeats row {seen[key]} ({licence.licence_id}, revision {licence.revision})"))
+            errors.append(
+                FileError(
+                    name,
+                    line,
+                    f"row {row} licence_id",
+                    f"repeats row {seen[key]} ({licence.licence_id}, revision {licence.revision})",
+                )
+            )
         seen[key] = row
         licences.append(licence)
     if errors:
         raise FileErrors(errors)
     return licences
-

@@ -78,7 +78,9 @@ class ClockTime(fields.String):
 
 def _timeframe(value: list[time]) -> None:
     if len(value) != 2 or not value[0] < value[1]:
-        raise ValidationError("a timeframe is [start, end] with start before end, e.g. [\"09:00\", \"16:00\"]")
+        raise ValidationError(
+            'a timeframe is [start, end] with start before end, e.g. ["09:00", "16:00"]'
+        )
 
 
 Timeframes = fields.List(fields.List(ClockTime(), validate=_timeframe))
@@ -88,7 +90,9 @@ class CalendarSchema(Strict):
     time_zone = fields.String(load_default="Europe/Berlin")
     country = fields.String(load_default=None, allow_none=True)
     subdivision = fields.String(load_default=None, allow_none=True)
-    hours = fields.Dict(keys=fields.String(validate=validate.OneOf(WEEKDAYS)), values=Timeframes, required=True)
+    hours = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(WEEKDAYS)), values=Timeframes, required=True
+    )
     closed_days = fields.List(fields.Date(), load_default=list)
     special_hours = fields.Dict(keys=fields.Date(), values=Timeframes, load_default=dict)
 
@@ -97,11 +101,16 @@ class CalendarSchema(Strict):
         try:
             return BusinessCalendar(
                 time_zone=data["time_zone"],
-                weekly_hours={WEEKDAYS.index(day): [tuple(f) for f in frames] for day, frames in data["hours"].items()},
+                weekly_hours={
+                    WEEKDAYS.index(day): [tuple(f) for f in frames]
+                    for day, frames in data["hours"].items()
+                },
                 country=data["country"],
                 subdivision=data["subdivision"],
                 closed_days=data["closed_days"],
-                special_hours={day: [tuple(f) for f in frames] for day, frames in data["special_hours"].items()},
+                special_hours={
+                    day: [tuple(f) for f in frames] for day, frames in data["special_hours"].items()
+                },
             )
         except CalendarError as e:
             raise ValidationError(str(e)) from e
@@ -128,15 +137,24 @@ class ReactionSchema(Strict):
 class TermSchema(Strict):
     kind = fields.String(required=True, validate=validate.OneOf(("weeks_after_latest", "year_end")))
     weeks = fields.Integer(validate=validate.Range(min=1))
-    from_dates = fields.List(fields.String(validate=validate.OneOf(LICENCE_DATES)), validate=validate.Length(min=1))
+    from_dates = fields.List(
+        fields.String(validate=validate.OneOf(LICENCE_DATES)), validate=validate.Length(min=1)
+    )
     years_after_purchase = fields.Integer(validate=validate.Range(min=0))
     renewal_months = fields.Integer(load_default=0, validate=validate.Range(min=0))
     notice_months = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
     @validates_schema
     def needs(self, data: dict[str, Any], **_: Any) -> None:
-        required = {"weeks_after_latest": ("weeks", "from_dates"), "year_end": ("years_after_purchase",)}
-        missing = {f: [f"required when kind is {data['kind']}"] for f in required[data["kind"]] if f not in data}
+        required = {
+            "weeks_after_latest": ("weeks", "from_dates"),
+            "year_end": ("years_after_purchase",),
+        }
+        missing = {
+            f: [f"required when kind is {data['kind']}"]
+            for f in required[data["kind"]]
+            if f not in data
+        }
         if missing:
             raise ValidationError(missing)
 
@@ -148,10 +166,14 @@ class TermSchema(Strict):
 
 
 class FeeSchema(Strict):
-    kind = fields.String(required=True, validate=validate.OneOf(("included", "percent_of_list_price_per_year")))
+    kind = fields.String(
+        required=True, validate=validate.OneOf(("included", "percent_of_list_price_per_year"))
+    )
     # A price-list value: no default, may stay empty until the admin fills it in.
     percent = fields.Decimal(load_default=None, allow_none=True, validate=validate.Range(min=0))
-    due = fields.String(required=True, validate=validate.OneOf(("included", "pro_rata_then_january_1")))
+    due = fields.String(
+        required=True, validate=validate.OneOf(("included", "pro_rata_then_january_1"))
+    )
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> Fee:
@@ -170,8 +192,12 @@ class PlanSchema(Strict):
     support_levels = _kinds(SUPPORT_LEVELS)
     covers = Texts()
     ui_building = fields.Boolean(required=True)
-    software_updates = fields.String(required=True, validate=validate.OneOf(("during_term", "always")))
-    third_party_projects = fields.String(required=True, validate=validate.OneOf(("option", "included", "no")))
+    software_updates = fields.String(
+        required=True, validate=validate.OneOf(("during_term", "always"))
+    )
+    third_party_projects = fields.String(
+        required=True, validate=validate.OneOf(("option", "included", "no"))
+    )
     quota = fields.Nested(QuotaSchema, required=True)
     free_remote_sessions = fields.Integer(required=True, validate=validate.Range(min=0))
     reaction = fields.Nested(ReactionSchema, required=True)
@@ -218,7 +244,9 @@ class PolicySchema(Strict):
     version = fields.Integer(required=True, validate=validate.Equal(1))
     calendar = fields.Nested(CalendarSchema, required=True)
     plans = fields.Dict(
-        keys=fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]*$", error="plan codes are lower_snake_case")),
+        keys=fields.String(
+            validate=validate.Regexp(r"^[a-z][a-z0-9_]*$", error="plan codes are lower_snake_case")
+        ),
         values=fields.Nested(PlanSchema),
         required=True,
         validate=validate.Length(min=1),
@@ -245,7 +273,9 @@ class PolicySchema(Strict):
             )
             for code, spec in data["plans"].items()
         }
-        return Policy(plans=plans, flags=data["flags"], warnings=data["warnings"], calendar=data["calendar"])
+        return Policy(
+            plans=plans, flags=data["flags"], warnings=data["warnings"], calendar=data["calendar"]
+        )
 
 
 SHIPPED = "plans.yaml"
@@ -259,4 +289,3 @@ def load_policy(path: Path | None = None) -> Policy:
     """The policy in `path` (default: the shipped plans.yaml); raises yamlfile.FileErrors."""
     policy, doc = yamlfile.load(path or shipped_path(), PolicySchema())
     return replace(policy, digest=hashlib.sha256(doc.text.encode()).hexdigest()[:16])
-

@@ -18,7 +18,9 @@ class SettingsSchema(Schema):
         unknown = EXCLUDE  # other ENTITLEMENTS_* variables (tests, tools) are not settings
 
     DATABASE_URL = fields.String(
-        validate=validate.Regexp(r"^(sqlite|postgresql)(\+\w+)?://", error="a sqlite:/// or postgresql:// URL")
+        validate=validate.Regexp(
+            r"^(sqlite|postgresql)(\+\w+)?://", error="a sqlite:/// or postgresql:// URL"
+        )
     )
     MAPPINGS_DIR = fields.String()
     LANGUAGE = fields.String(validate=validate.OneOf(LANGUAGES))
@@ -52,7 +54,12 @@ def parse_settings(environment: dict[str, str], path: str | None) -> Settings:
             data = doc.data if isinstance(doc.data, dict) else {}
             known = SettingsSchema().fields
             errors.extend(
-                FileError(path, doc.line_of((key,)), str(key), f"unknown setting; known: {', '.join(known)}")
+                FileError(
+                    path,
+                    doc.line_of((key,)),
+                    str(key),
+                    f"unknown setting; known: {', '.join(known)}",
+                )
                 for key in data
                 if key not in known
             )

@@ -73,7 +73,7 @@ def read_yaml(path: Path, name: str | None = None) -> YamlDocument:
         raise FileErrors([FileError(name, None, "", f"cannot read: {e.strerror}")]) from e
     try:
         node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        data = yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as e:
         line = e.problem_mark.line + 1 if e.problem_mark else None
         raise FileErrors([FileError(name, line, "", f"not valid YAML: {e.problem}")]) from e
