@@ -208,17 +208,19 @@ class PlanSchema(Strict):
 
 
 def _placeholders(value: dict[str, str]) -> None:
+    errors = {}
     for lang, text in value.items():
         try:
             names = {name for _, name, _, _ in Formatter().parse(text) if name is not None}
         except ValueError as e:
-            raise ValidationError(f"{lang}: {e}") from e
-        unknown = sorted(names - set(MESSAGE_FIELDS))
-        if unknown:
-            raise ValidationError(
-                f"{lang}: unknown field(s) {', '.join('{' + n + '}' for n in unknown)}; "
-                f"allowed: {', '.join('{' + n + '}' for n in MESSAGE_FIELDS)}"
-            )
+            errors[lang] = [str(e)]
+            continue
+        if unknown := sorted(names - set(MESSAGE_FIELDS)):
+            braced = ", ".join("{" + n + "}" for n in unknown)
+            allowed = ", ".join("{" + n + "}" for n in MESSAGE_FIELDS)
+            errors[lang] = [f"unknown field(s) {braced}; allowed: {allowed}"]
+    if errors:
+        raise ValidationError(errors)
 
 
 class FlagTextSchema(Strict):
