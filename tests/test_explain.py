@@ -1,0 +1,158 @@
+"""`entitlements explain`: the what-if, as text for people and as the decision shape."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from adapter.cli import main
+
+BASIC = ["explain", "--plan", "basic", "--purchased", "2026-03-15"]
+FRIDAY_EVENING = ["--created", "2026-11-27T17:30:00+01:00"]
+
+
+def explain(*args, env=None):
+    return CliRunner().invoke(main, [*BASIC, *FRIDAY_EVENING, *args], env=env)
+
+
+def test_json_is_the_decision_shape():
+    result = explain("--used", "4", "--format", "json", "--language", "en")
+    assert result.exit_code == 0, result.output
+    decision = json.loads(result.output)
+    assert decision["plan"] == "basic"
+    assert decision["quota"] == {"period": "2026-11", "used": 5, "limit": 4, "counted": True}
+    assert decision["reaction_due"] == "2026-12-02T08:00:00Z"
+    assert decision["billable"] is True
+    assert [f["code"] for f in decision["flags"]] == ["over_quota"]
+    assert decision["flags"][0]["message"].startswith("This is ticket 5 of 4 in Nov 2026")
+    assert [w["code"] for w in decision["warnings"]] == ["quota_exceeded"]
+
+
+def test_text_in_english():
+    result = explain("--used", "4", "--language", "en")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "Plan: Basic support" in lines
+    assert "Contract what-if: valid 2026-03-15 – 2027-12-31, notice by 2027-09-30 (active)" in lines
+    assert "Quota: 5/4 Nov 2026 (counted)" in lines
+    assert "Reaction due: Wed 2026-12-02 09:00 CET (2026-12-02T08:00Z)" in lines
+    assert "Billable: yes" in lines
+    assert any(line.startswith("  - over_quota: This is ticket 5 of 4") for line in lines)
+
+
+def test_text_language_comes_from_the_setting():
+    result = explain("--category", "ui_building", env={"ENTITLEMENTS_LANGUAGE": "en"})
+    assert "Billable: yes" in result.output
+    assert "  - ui_building: Help building or maintaining user interfaces" in result.output
+    german = explain("--category", "ui_building", env={"ENTITLEMENTS_LANGUAGE": "de"})
+    assert "Kostenpflichtig: ja" in german.output
+
+
+def test_every_ticket_option_reaches_the_decision():
+    result = CliRunner().invoke(
+        main,
+        [
+            "explain",
+            "--plan",
+            "pro",
+            "--purchased",
+            "2026-03-15",
+            "--created",
+            "2026-11-18T10:00:00+01:00",
+            "--category",
+            "third_party_project",
+            "--category",
+            "after_hours",
+            "--remote-sessions",
+            "2",
+            "--requester",
+            "end_customer",
+            "--untrained",
+            "--format",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    # in domain.md's order
+    assert [f["code"] for f in json.loads(result.output)["flags"]] == [
+        "third_party_project",
+        "extra_remote_session",
+        "requester_not_entitled",
+        "outside_support_hours",
+    ]
+
+
+def test_option_third_party_projects_books_it():
+    result = CliRunner().invoke(
+        main,
+        [
+            "explain",
+            "--plan",
+            "basic",
+            "--purchased",
+            "2026-03-15",
+            "--created",
+            "2026-11-18T10:00:00+01:00",
+            "--category",
+            "third_party_project",
+            "--option",
+            "third_party_projects",
+            "--format",
+            "json",
+        ],
+    )
+    assert json.loads(result.output)["billable"] is False
+
+
+def test_commissioning_dates_and_cancellation():
+    result = CliRunner().invoke(
+        main,
+        [
+            "explain",
+            "--plan",
+            "commissioning",
+            "--purchased",
+            "2026-10-01",
+            "--accepted",
+            "2026-10-20",
+            "--go-live",
+            "2026-11-02",
+            "--created",
+            "2026-11-18T10:00:00+01:00",
+            "--format",
+            "json",
+        ],
+    )
+    assert json.loads(result.output)["contract"]["valid_until"] == "2026-12-28"
+    cancelled = explain("--cancelled", "2026-10-15", "--format", "json")
+    assert json.loads(cancelled.output)["contract"]["valid_until"] == "2027-12-31"
+
+
+def test_project_service_names_the_service():
+    result = explain(
+        "--category", "project_service", "--service", "Planungsworkshop", "--language", "de"
+    )
+    assert "Projektleistung (Planungsworkshop)" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["explain", "--created", "2026-11-27T17:30:00+01:00"],
+            "either --customer NUMBER or --plan",
+        ),
+        ([*BASIC, "--customer", "C-1"], "either --customer NUMBER or --plan"),
+        (["explain", "--plan", "basic"], "--plan needs --purchased"),
+        ([*BASIC, "--created", "2026-11-27T17:30:00"], "needs a UTC offset"),
+        ([*BASIC, "--created", "Friday"], "not an ISO 8601 date and time"),
+        (["explain", "--plan", "gold", "--purchased", "2026-01-01"], "unknown plan"),
+        (["explain", "--plan", "basic", "--purchased", "2026-13-01"], "not a date YYYY-MM-DD"),
+        ([*BASIC, "--category", "hardware"], "'hardware' is not one of"),
+        ([*BASIC, "--used", "-1"], "-1 is not in the range"),
+    ],
+)
+def test_bad_options_are_named(args, message):
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert message in result.output
