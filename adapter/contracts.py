@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from dateutil.relativedelta import relativedelta
-
 from adapter.policy import Plan, Term
 
 LICENCE_STATUSES = ("active", "cancelled", "terminated")
+
+
+def add_months(day: date, months: int) -> date:
+    """Calendar months; a day past the target month's end becomes its last (31 Dec - 3 = 30 Sep)."""
+    year, month = divmod(day.month - 1 + months, 12)
+    year += day.year
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,7 @@ class Contract:
 
     def _term_end(self, k: int) -> date:
         # Offsets from the first end, not repeated additions: 31 Dec stays 31 Dec, 28 Feb stays.
-        return self.first_end_on + relativedelta(months=self.renewal_months * k)
+        return add_months(self.first_end_on, self.renewal_months * k)
 
     def end_on(self, day: date) -> date:
         """Last day of the term that contains `day` (the last term if `day` is past it)."""
@@ -70,8 +76,8 @@ class Contract:
             return self.final_end_on
         if not self.renewal_months or day <= self.first_end_on:
             return self.first_end_on
-        months = relativedelta(day, self.first_end_on)
-        k = (months.years * 12 + months.months) // self.renewal_months
+        months = (day.year - self.first_end_on.year) * 12 + day.month - self.first_end_on.month
+        k = max(months // self.renewal_months, 0)
         while self._term_end(k) < day:
             k += 1
         return self._term_end(k)
@@ -80,7 +86,7 @@ class Contract:
         """Last day to give notice for the term containing `day`; None if it does not renew."""
         if not self.renewal_months or self.final_end_on is not None:
             return None
-        return self.end_on(day) - relativedelta(months=self.notice_months)
+        return add_months(self.end_on(day), -self.notice_months)
 
     def status_on(self, day: date) -> ContractStatus:
         if day < self.starts_on:
@@ -122,6 +128,6 @@ def _end_after_notice(contract: Contract, notice_on: date) -> date:
     if not contract.renewal_months:
         return contract.first_end_on
     end = contract.end_on(max(notice_on, contract.starts_on))
-    while end - relativedelta(months=contract.notice_months) < notice_on:
+    while add_months(end, -contract.notice_months) < notice_on:
         end = contract.end_on(end + timedelta(days=1))
     return end

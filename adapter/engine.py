@@ -15,7 +15,7 @@ from adapter.quota import LedgerChange, LedgerEntry, LedgerView, period_label, p
 MESSAGE_FIELDS = ("plan", "used", "limit", "period", "service", "sessions", "free")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TicketFacts:
     """What a helpdesk mapping knows about a ticket, in domain terms."""
 
@@ -33,7 +33,7 @@ class TicketFacts:
     on_call: bool = False  # an on-call booking covers the time asked for
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Flag:
     code: str
     message: str
@@ -42,7 +42,7 @@ class Flag:
         return {"code": self.code, "message": self.message}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QuotaState:
     period: str
     used: int
@@ -59,7 +59,7 @@ class QuotaState:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ContractView:
     id: str
     valid_from: date
@@ -77,7 +77,7 @@ class ContractView:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     helpdesk: str
     ticket_id: int | str

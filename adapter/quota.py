@@ -38,7 +38,7 @@ def period_start(period: str) -> date:
     return date(int(year), int(rest), 1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LedgerEntry:
     """One ticket charged to one contract. Released entries gave their count back."""
 
@@ -52,7 +52,7 @@ class LedgerEntry:
         return self.released_reason is None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LedgerView:
     """What decide needs from the ledger: active counts per (contract, period), and the
     entries that already exist for the ticket being decided."""
@@ -67,7 +67,7 @@ class LedgerView:
         return next((e for e in self.entries if e.contract_id == contract_id), None)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LedgerChange:
     """What the store must do after a decision: count the ticket or give its count back."""
 
