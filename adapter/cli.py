@@ -11,7 +11,7 @@ import click
 
 from adapter.contracts import Licence, contract_from_licence
 from adapter.engine import TicketFacts, decide, ledger_keys
-from adapter.explain import render_text
+from adapter.explain import WHAT_IF, render_text
 from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS, Policy
 from adapter.quota import LedgerView
 from adapter.settings import Settings, load_settings
@@ -183,10 +183,10 @@ def explain(
             f"unknown plan; known: {', '.join(policy.plans)}", param_hint="--plan"
         )
     facts = TicketFacts(
-        helpdesk="what-if",
+        helpdesk=WHAT_IF,
         ticket_id=0,
         created_at=created,
-        customer_number=customer or "what-if",
+        customer_number=customer or WHAT_IF,
         categories=frozenset(categories),
         service=service,
         remote_sessions=remote_sessions,
@@ -202,8 +202,8 @@ def explain(
             )
     else:
         licence = Licence(
-            licence_id="what-if",
-            customer_number="what-if",
+            licence_id=WHAT_IF,
+            customer_number=WHAT_IF,
             plan=plan or "",
             purchased_on=purchased or date.min,
             accepted_on=accepted,

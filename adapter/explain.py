@@ -7,6 +7,7 @@ from datetime import datetime
 from adapter.engine import Decision, TicketFacts
 from adapter.policy import Policy
 
+WHAT_IF = "what-if"  # the helpdesk name of explain's hypothetical ticket
 WEEKDAYS = {
     "de": ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So"),
     "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
@@ -14,6 +15,7 @@ WEEKDAYS = {
 LABELS = {
     "de": {
         "ticket": "Ticket",
+        "what_if": "Angenommenes Ticket",
         "created": "erstellt",
         "plan": "Plan",
         "none": "keiner",
@@ -38,6 +40,7 @@ LABELS = {
     },
     "en": {
         "ticket": "Ticket",
+        "what_if": "Hypothetical ticket",
         "created": "created",
         "plan": "Plan",
         "none": "none",
@@ -72,7 +75,11 @@ def render_text(decision: Decision, facts: TicketFacts, policy: Policy, language
         return f"{WEEKDAYS[language][at.weekday()]} {at:%Y-%m-%d %H:%M %Z}"
 
     plan = policy.plans[decision.plan].name[language] if decision.plan else t["none"]
-    ticket = f"{t['ticket']} {decision.helpdesk} #{decision.ticket_id}"
+    ticket = (
+        t["what_if"]
+        if decision.helpdesk == WHAT_IF
+        else f"{t['ticket']} {decision.helpdesk} #{decision.ticket_id}"
+    )
     lines = [f"{ticket}, {t['created']} {local(facts.created_at)}", f"{t['plan']}: {plan}"]
     if c := decision.contract:
         notice = f", {t['notice']} {c.notice_by}" if c.notice_by else ""
