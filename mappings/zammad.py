@@ -1,0 +1,529 @@
+"""Zammad: webhook payloads and REST records into domain facts, and `zammad.yaml`.
+
+Payload schemas ignore what they do not know (Zammad's payload is large and grows); custom
+attributes of tickets, users and organisations are kept as `attributes` because the admin's
+mapping may name any of them. The mapping file's schema is strict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+    validates_schema,
+)
+
+from adapter.calendar import BusinessCalendar
+from adapter.engine import TicketFacts
+from adapter.policy import CATEGORIES, FLAG_CODES, LANGUAGES, REQUESTERS, WARNING_CODES
+from mappings import yamlfile
+
+HELPDESK = "zammad"
+Scalar = str | int | float | bool | None
+
+# --- Zammad records -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ZammadUser:
+    id: int
+    login: str | None = None
+    organization_id: int | None = None
+    roles: frozenset[str] = frozenset()
+    attributes: Mapping[str, Scalar] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ZammadOrganization:
+    id: int
+    name: str | None = None
+    attributes: Mapping[str, Scalar] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ZammadArticle:
+    id: int
+    type: str | None = None
+    internal: bool = False
+
+
+@dataclass(frozen=True)
+class ZammadTicket:
+    id: int
+    created_at: datetime
+    updated_at: datetime
+    number: str | None = None
+    title: str | None = None
+    group: str | None = None
+    state: str | None = None
+    priority: str | None = None
+    customer_id: int | None = None
+    organization_id: int | None = None
+    updated_by_id: int | None = None
+    attributes: Mapping[str, Scalar] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ZammadEvent:
+    """What one webhook delivery says: the ticket as Zammad serialised it at send time."""
+
+    ticket: ZammadTicket
+    organization: ZammadOrganization | None
+    customer: ZammadUser | None
+    article: ZammadArticle | None
+
+
+@dataclass(frozen=True)
+class TicketSnapshot:
+    """Everything the mapping looks at. Tags, articles and time accountings are not in the
+    webhook payload: they come from the REST API (None: not known)."""
+
+    ticket: ZammadTicket
+    organization: ZammadOrganization | None
+    customer: ZammadUser | None
+    tags: frozenset[str] = frozenset()
+    article_types: tuple[str, ...] = ()
+    time_accounting_type_ids: tuple[int, ...] = ()
+
+
+class _Record(Schema):
+    """Zammad records: unknown keys ignored, scalar extras kept as custom attributes."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    @pre_load
+    def keep_attributes(self, data: Any, **_: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        extras = {
+            k: v
+            for k, v in data.items()
+            if k not in self.fields and isinstance(v, str | int | float | bool | type(None))
+        }
+        return {**data, "attributes": extras}
+
+    attributes = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True))
+
+
+def _name(value: Any) -> Any:
+    """An association is a nested object in webhooks and a name with `?expand=true`."""
+    return value.get("name") if isinstance(value, dict) else value
+
+
+class UserSchema(_Record):
+    id = fields.Integer(required=True)
+    login = fields.String(load_default=None, allow_none=True)
+    organization_id = fields.Integer(load_default=None, allow_none=True)
+    roles = fields.List(fields.String(), load_default=list)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> ZammadUser:
+        return ZammadUser(**{**data, "roles": frozenset(data["roles"])})
+
+
+class OrganizationSchema(_Record):
+    id = fields.Integer(required=True)
+    name = fields.String(load_default=None, allow_none=True)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> ZammadOrganization:
+        return ZammadOrganization(**data)
+
+
+class ArticleSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.Integer(required=True)
+    type = fields.String(load_default=None, allow_none=True)
+    internal = fields.Boolean(load_default=False)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> ZammadArticle:
+        return ZammadArticle(**data)
+
+
+class TicketSchema(_Record):
+    id = fields.Integer(required=True)
+    created_at = fields.AwareDateTime(required=True, default_timezone=None)
+    updated_at = fields.AwareDateTime(required=True, default_timezone=None)
+    number = fields.String(load_default=None, allow_none=True)
+    title = fields.String(load_default=None, allow_none=True)
+    group = fields.String(load_default=None, allow_none=True)
+    state = fields.String(load_default=None, allow_none=True)
+    priority = fields.String(load_default=None, allow_none=True)
+    customer_id = fields.Integer(load_default=None, allow_none=True)
+    organization_id = fields.Integer(load_default=None, allow_none=True)
+    updated_by_id = fields.Integer(load_default=None, allow_none=True)
+
+    @pre_load
+    def names(self, data: Any, **_: Any) -> Any:
+        if isinstance(data, dict):
+            data = {**data, **{k: _name(data.get(k)) for k in ("group", "state", "priority")}}
+        return data
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> ZammadTicket:
+        return ZammadTicket(**data)
+
+
+class WebhookSchema(Schema):
+    """Zammad's default webhook payload: `{"ticket": {...}, "article": {...}}`; `article` is
+    `{}` when no article fired the trigger, and a missing association is `{}` too."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    ticket = fields.Dict(required=True)
+    article = fields.Dict(load_default=dict)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> ZammadEvent:
+        raw = data["ticket"]
+        errors: dict[str, Any] = {}
+        ticket = _load(TicketSchema(), raw, "ticket", errors)
+        organization = customer = article = None
+        if raw.get("organization"):
+            organization = _load(
+                OrganizationSchema(), raw["organization"], "ticket.organization", errors
+            )
+        if raw.get("customer"):
+            customer = _load(UserSchema(), raw["customer"], "ticket.customer", errors)
+        if data["article"]:
+            article = _load(ArticleSchema(), data["article"], "article", errors)
+        if errors:
+            raise ValidationError(errors)
+        return ZammadEvent(ticket, organization, customer, article)
+
+
+def _load(schema: Schema, raw: Any, where: str, errors: dict[str, Any]) -> Any:
+    """Load a nested record, collecting errors under dotted field names (`ticket.id`)."""
+    if not isinstance(raw, dict):
+        errors[where] = ["must be an object"]
+        return None
+    try:
+        return schema.load(raw)
+    except ValidationError as e:
+        for path, message in yamlfile.flatten_messages(e.messages):
+            errors.setdefault(".".join((where, *map(str, path))), []).append(message)
+        return None
+
+
+# --- zammad.yaml ----------------------------------------------------------------------------
+
+Values = Mapping[str, frozenset[str]]
+
+
+def _text(value: Scalar) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Recognises something on a ticket: matches when any condition holds."""
+
+    ticket: Values = field(default_factory=dict)
+    user: Values = field(default_factory=dict)
+    organization: Values = field(default_factory=dict)
+    tags: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+    priorities: frozenset[str] = frozenset()
+    states: frozenset[str] = frozenset()
+    roles: frozenset[str] = frozenset()
+
+    def matches(self, s: TicketSnapshot) -> bool:
+        t = s.ticket
+        return bool(
+            self.tags & s.tags
+            or (t.group in self.groups)
+            or (t.priority in self.priorities)
+            or (t.state in self.states)
+            or (s.customer and self.roles & s.customer.roles)
+            or _has(self.ticket, t.attributes)
+            or (s.customer and _has(self.user, s.customer.attributes))
+            or (s.organization and _has(self.organization, s.organization.attributes))
+        )
+
+
+def _has(wanted: Values, attributes: Mapping[str, Scalar]) -> bool:
+    return any(
+        name in attributes and _text(attributes[name]) in values for name, values in wanted.items()
+    )
+
+
+@dataclass(frozen=True)
+class WriteBack:
+    ticket: Mapping[str, str]
+    organization: Mapping[str, str]
+    tags: Mapping[str, str]
+    note: bool
+
+
+@dataclass(frozen=True)
+class ZammadMapping:
+    language: str
+    customer_number_organization_attribute: str | None
+    customer_number_user_attribute: str | None
+    support_groups: frozenset[str]
+    categories: Mapping[str, Rule]
+    after_hours_priorities: frozenset[str]
+    service_attribute: str | None
+    service_tags: Mapping[str, str]
+    remote_article_types: frozenset[str]
+    remote_time_accounting_type_ids: frozenset[int]
+    remote_attribute: str | None
+    remote_tags: frozenset[str]
+    does_not_count: Mapping[str, Rule]
+    requesters: Mapping[str, Rule]
+    default_requester: str
+    untrained: Rule
+    write_back: WriteBack
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+_names = fields.List(fields.String(), load_default=list)
+
+
+class _ValuesField(fields.Dict):
+    def __init__(self) -> None:
+        super().__init__(
+            keys=fields.String(),
+            values=fields.List(fields.Raw(allow_none=True)),
+            load_default=dict,
+        )
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Values:
+        loaded = super()._deserialize(value, attr, data, **kwargs)
+        return {k: frozenset(_text(v) for v in vs) for k, vs in loaded.items()}
+
+
+class RuleSchema(_Strict):
+    ticket = _ValuesField()
+    user = _ValuesField()
+    organization = _ValuesField()
+    tags = _names
+    groups = _names
+    priorities = _names
+    states = _names
+    roles = _names
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> Rule:
+        return Rule(**{k: v if isinstance(v, dict) else frozenset(v) for k, v in data.items()})
+
+
+class CustomerNumberSchema(_Strict):
+    organization_attribute = fields.String(load_default=None, allow_none=True)
+    user_attribute = fields.String(load_default=None, allow_none=True)
+
+    @validates_schema
+    def one(self, data: dict[str, Any], **_: Any) -> None:
+        if not (data.get("organization_attribute") or data.get("user_attribute")):
+            raise ValidationError("name an organization_attribute or a user_attribute")
+
+
+class ProjectServicesSchema(_Strict):
+    ticket_attribute = fields.String(load_default=None, allow_none=True)
+    tags = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+
+
+class RemoteSessionsSchema(_Strict):
+    article_types = _names
+    time_accounting_type_ids = fields.List(fields.Integer(), load_default=list)
+    ticket_attribute = fields.String(load_default=None, allow_none=True)
+    tags = _names
+
+
+class DoesNotCountSchema(_Strict):
+    merged = fields.Nested(RuleSchema, load_default=Rule)
+    spam = fields.Nested(RuleSchema, load_default=Rule)
+    marker = fields.Nested(RuleSchema, load_default=Rule)
+
+
+class RequestersSchema(_Strict):
+    power_user = fields.Nested(RuleSchema, load_default=Rule)
+    end_customer = fields.Nested(RuleSchema, load_default=Rule)
+    partner = fields.Nested(RuleSchema, load_default=Rule)
+    default = fields.String(required=True, validate=validate.OneOf(REQUESTERS))
+
+
+TICKET_FIELDS = ("plan", "valid_until", "quota", "reaction_due", "billable", "reasons")
+ORGANIZATION_FIELDS = ("customer_number", "plan", "valid_until")
+ATTRIBUTE_NAME = validate.Regexp(
+    r"^[a-z0-9_]*[a-z][a-z0-9_]*$", error="Zammad attribute names are lower_snake_case"
+)
+
+
+def _attribute_map(keys: tuple[str, ...]) -> fields.Dict:
+    return fields.Dict(
+        keys=fields.String(validate=validate.OneOf(keys)),
+        values=fields.String(validate=ATTRIBUTE_NAME),
+        required=True,
+    )
+
+
+class WriteBackSchema(_Strict):
+    ticket = _attribute_map(TICKET_FIELDS)
+    organization = _attribute_map(ORGANIZATION_FIELDS)
+    tags = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(("billable", *FLAG_CODES, *WARNING_CODES))),
+        values=fields.String(validate=validate.Length(min=1)),
+        load_default=dict,
+    )
+    note = fields.Boolean(load_default=True)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> WriteBack:
+        return WriteBack(**data)
+
+
+class ZammadMappingSchema(_Strict):
+    version = fields.Integer(required=True, validate=validate.Equal(1))
+    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+    customer_number = fields.Nested(CustomerNumberSchema, required=True)
+    support_groups = _names
+    categories = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(CATEGORIES)),
+        values=fields.Nested(RuleSchema),
+        load_default=dict,
+    )
+    after_hours_priorities = _names
+    project_services = fields.Nested(
+        ProjectServicesSchema, load_default=lambda: {"ticket_attribute": None, "tags": {}}
+    )
+    remote_sessions = fields.Nested(RemoteSessionsSchema, required=True)
+    does_not_count = fields.Nested(DoesNotCountSchema, required=True)
+    requesters = fields.Nested(RequestersSchema, required=True)
+    untrained = fields.Nested(RuleSchema, load_default=Rule)
+    write_back = fields.Nested(WriteBackSchema, required=True)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> ZammadMapping:
+        remote, services, requesters = (
+            data["remote_sessions"],
+            data["project_services"],
+            data["requesters"],
+        )
+        return ZammadMapping(
+            language=data["language"],
+            customer_number_organization_attribute=data["customer_number"][
+                "organization_attribute"
+            ],
+            customer_number_user_attribute=data["customer_number"]["user_attribute"],
+            support_groups=frozenset(data["support_groups"]),
+            categories=data["categories"],
+            after_hours_priorities=frozenset(data["after_hours_priorities"]),
+            service_attribute=services["ticket_attribute"],
+            service_tags=services["tags"],
+            remote_article_types=frozenset(remote["article_types"]),
+            remote_time_accounting_type_ids=frozenset(remote["time_accounting_type_ids"]),
+            remote_attribute=remote["ticket_attribute"],
+            remote_tags=frozenset(remote["tags"]),
+            does_not_count=data["does_not_count"],
+            requesters={k: v for k, v in requesters.items() if k != "default"},
+            default_requester=requesters["default"],
+            untrained=data["untrained"],
+            write_back=data["write_back"],
+        )
+
+
+def shipped_path() -> Path:
+    return Path(str(resources.files("mappings") / "zammad.yaml"))
+
+
+def load_mapping(path: Path | None = None) -> ZammadMapping:
+    """The mapping in `path` (default: the shipped zammad.yaml); raises yamlfile.FileErrors."""
+    mapping, _ = yamlfile.load(path or shipped_path(), ZammadMappingSchema())
+    return mapping
+
+
+# --- facts ----------------------------------------------------------------------------------
+
+
+def customer_number(s: TicketSnapshot, mapping: ZammadMapping) -> str | None:
+    sources = (
+        (s.organization, mapping.customer_number_organization_attribute),
+        (s.customer, mapping.customer_number_user_attribute),
+    )
+    for record, attribute in sources:
+        if record is not None and attribute:
+            value = record.attributes.get(attribute)
+            if value not in (None, ""):
+                return str(value).strip()
+    return None
+
+
+def to_facts(s: TicketSnapshot, mapping: ZammadMapping, calendar: BusinessCalendar) -> TicketFacts:
+    """A Zammad ticket in domain terms, as the admin's mapping says."""
+    t = s.ticket
+    categories = {name for name, rule in mapping.categories.items() if rule.matches(s)}
+    service = _service(s, mapping)
+    if service:
+        categories.add("project_service")
+    if t.priority in mapping.after_hours_priorities and not calendar.is_open(t.created_at):
+        categories.add("after_hours")
+    return TicketFacts(
+        helpdesk=HELPDESK,
+        ticket_id=t.id,
+        created_at=t.created_at,
+        customer_number=customer_number(s, mapping),
+        support_queue=not mapping.support_groups or t.group in mapping.support_groups,
+        categories=frozenset(categories),
+        service=service,
+        remote_sessions=_remote_sessions(s, mapping),
+        requester=next(
+            (kind for kind, rule in mapping.requesters.items() if rule.matches(s)),
+            mapping.default_requester,
+        ),
+        trained=not mapping.untrained.matches(s),
+        does_not_count=next(
+            (reason for reason, rule in mapping.does_not_count.items() if rule.matches(s)), None
+        ),
+    )
+
+
+def _service(s: TicketSnapshot, mapping: ZammadMapping) -> str | None:
+    if mapping.service_attribute:
+        value = s.ticket.attributes.get(mapping.service_attribute)
+        if value not in (None, ""):
+            return str(value)
+    return next((name for tag, name in sorted(mapping.service_tags.items()) if tag in s.tags), None)
+
+
+def _remote_sessions(s: TicketSnapshot, mapping: ZammadMapping) -> int:
+    counts: Iterable[int] = (
+        sum(1 for kind in s.article_types if kind in mapping.remote_article_types)
+        + sum(
+            1
+            for kind in s.time_accounting_type_ids
+            if kind in mapping.remote_time_accounting_type_ids
+        ),
+        _int(s.ticket.attributes.get(mapping.remote_attribute)) if mapping.remote_attribute else 0,
+        1 if mapping.remote_tags & s.tags else 0,
+    )
+    return max(counts)
+
+
+def _int(value: Scalar) -> int:
+    try:
+        return max(int(value or 0), 0)
+    except (TypeError, ValueError):
+        return 0
