@@ -1,0 +1,156 @@
+"""Zammad's REST API through zammad-py, with what zammad-py lacks: timeouts, typed errors and
+retries. API reference: https://docs.zammad.org/en/latest/api/intro.html"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import requests
+from zammad_py import ZammadAPI
+from zammad_py.api import Object
+
+from connectors import errors
+from connectors.retry import retrying
+
+T = TypeVar("T")
+TIMEOUT = (3.05, 15.0)  # connect, read: seconds; zammad-py sets none
+
+
+class ZammadClient:
+    """One client per Zammad instance. Every call retries transient failures (5xx, 429 after
+    its Retry-After, timeouts, resets) a few times; anything else raises a typed ApiError."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        timeout: tuple[float, float] = TIMEOUT,
+        attempts: int = 3,
+        max_wait: float = 10.0,
+    ) -> None:
+        self.api = ZammadAPI(url=url.rstrip("/") + "/api/v1/", http_token=token)
+        session = self.api.session
+        session.request = functools.partial(session.request, timeout=timeout)  # type: ignore[method-assign]
+        # Raise our typed error before zammad-py turns the response into a bare HTTPError.
+        session.hooks["response"].append(_raise_for_status)
+        self._retrying = retrying(attempts=attempts, maximum=max_wait)
+
+    def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        def once() -> T:
+            try:
+                return fn(*args, **kwargs)
+            except errors.ApiError:
+                raise
+            except requests.RequestException as e:
+                raise errors.from_exception(e) from e
+
+        return self._retrying(once)
+
+    def _get(self, path: str, **params: Any) -> Any:
+        return self._call(lambda: self.api.session.get(self.api.url + path, params=params).json())
+
+    def _post(self, path: str, body: dict[str, Any]) -> Any:
+        return self._call(lambda: self.api.session.post(self.api.url + path, json=body).json())
+
+    # --- users, tickets, organisations (API: api/user, api/ticket, api/organization) ---
+
+    def me(self) -> dict[str, Any]:
+        """The integration user: GET /users/me."""
+        return self._call(self.api.user.me)
+
+    def ticket(self, ticket_id: int) -> dict[str, Any]:
+        """GET /tickets/{id}?expand=true: with group, state and priority names."""
+        return self._get(f"tickets/{ticket_id}", expand="true")
+
+    def update_ticket(self, ticket_id: int, attributes: dict[str, Any]) -> dict[str, Any]:
+        """PUT /tickets/{id}: a partial update; an unknown attribute is a 422."""
+        return self._call(self.api.ticket.update, ticket_id, attributes)
+
+    def search_tickets(
+        self, query: str, page: int = 1, per_page: int = 100
+    ) -> list[dict[str, Any]]:
+        """GET /tickets/search?query=…&expand=true, oldest change first."""
+        return self._get(
+            "tickets/search",
+            query=query,
+            page=page,
+            per_page=per_page,
+            expand="true",
+            sort_by="updated_at",
+            order_by="asc",
+        )
+
+    def organization(self, organization_id: int) -> dict[str, Any]:
+        return self._call(self.api.organization.find, organization_id)
+
+    def update_organization(
+        self, organization_id: int, attributes: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self._call(self.api.organization.update, organization_id, attributes)
+
+    def search_organizations(self, query: str) -> list[dict[str, Any]]:
+        return self._get("organizations/search", query=query, expand="true")
+
+    def user(self, user_id: int) -> dict[str, Any]:
+        return self._call(self.api.user.find, user_id)
+
+    # --- tags, articles, time accounting (API: api/ticket/tags, …/articles, …/timeaccounting) ---
+
+    def tags(self, ticket_id: int) -> list[str]:
+        return list(self._get("tags", object="Ticket", o_id=ticket_id).get("tags") or [])
+
+    def add_tag(self, ticket_id: int, tag: str) -> None:
+        self._call(self.api.ticket_tag.add, ticket_id, tag)
+
+    def remove_tag(self, ticket_id: int, tag: str) -> None:
+        self._call(self.api.ticket_tag.remove, ticket_id, tag)
+
+    def articles(self, ticket_id: int) -> list[dict[str, Any]]:
+        return list(self._get(f"ticket_articles/by_ticket/{ticket_id}"))
+
+    def add_note(self, ticket_id: int, subject: str, body: str) -> dict[str, Any]:
+        """An internal note: customers do not see it, and it does not count as a first response."""
+        note = {
+            "ticket_id": ticket_id,
+            "subject": subject,
+            "body": body,
+            "content_type": "text/plain",
+            "type": "note",
+            "internal": True,
+            "sender": "Agent",
+        }
+        return self._call(self.api.ticket_article.create, note)
+
+    def time_accountings(self, ticket_id: int) -> list[dict[str, Any]]:
+        return list(self._get(f"tickets/{ticket_id}/time_accountings"))
+
+    # --- setup (API: api/object; webhooks and triggers have no zammad-py resource) ---
+
+    def object_attributes(self) -> list[dict[str, Any]]:
+        return list(self._get("object_manager_attributes"))
+
+    def create_object_attribute(self, attribute: dict[str, Any]) -> dict[str, Any]:
+        return self._call(Object(connection=self.api).create, attribute)
+
+    def execute_migrations(self) -> None:
+        self._call(Object(connection=self.api).execute_migrations)
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        return list(self._get("webhooks"))
+
+    def create_webhook(self, webhook: dict[str, Any]) -> dict[str, Any]:
+        return self._post("webhooks", webhook)
+
+    def triggers(self) -> list[dict[str, Any]]:
+        return list(self._get("triggers"))
+
+    def create_trigger(self, trigger: dict[str, Any]) -> dict[str, Any]:
+        return self._post("triggers", trigger)
+
+
+def _raise_for_status(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    if response.status_code >= 300:
+        raise errors.from_response(response)
