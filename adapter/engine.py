@@ -37,6 +37,7 @@ class TicketFacts:
 class Flag:
     code: str
     message: str
+    label: str = ""  # short, for tags and lists; not part of the decision shape
 
     def to_dict(self) -> dict[str, str]:
         return {"code": self.code, "message": self.message}
@@ -279,8 +280,9 @@ class _Texts:
         self.language = language
 
     def _render(self, table: Mapping[str, Any], code: str, values: Mapping[str, Any]) -> Flag:
-        text = table[code].message[self.language]
-        return Flag(code, text.format_map(_Defaults(values)))
+        texts = table[code]
+        message = texts.message[self.language].format_map(_Defaults(values))
+        return Flag(code, message, texts.label[self.language])
 
     def flag(self, code: str, **values: Any) -> Flag:
         return self._render(self.policy.flags, code, values)

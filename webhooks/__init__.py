@@ -1,0 +1,12 @@
+"""Inbound HTTP: one blueprint module per sender. Thin: verify, parse, store, answer."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+
+def blueprints() -> list[Blueprint]:
+    """Every sender's blueprint; a new helpdesk adds its module here."""
+    from webhooks import zammad
+
+    return [zammad.bp]

@@ -1,0 +1,1 @@
+"""Migration scripts, one a revision (`NNNN_name.py`, revision id `NNNN`)."""

@@ -1,0 +1,410 @@
+"""`Store`: licences, contracts, the quota ledger and decisions, as domain objects.
+
+Methods take the session so that a caller can put several of them in one transaction (the
+decision, its ledger changes and its outbox rows commit together).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, joinedload, sessionmaker
+
+from adapter.contracts import Contract, Licence
+from adapter.engine import Decision
+from adapter.quota import LedgerChange, LedgerEntry, LedgerView
+from adapter.store.models import (
+    CENT,
+    SOURCES,
+    ContractRow,
+    DecisionRow,
+    LedgerEntryRow,
+    LicenceRow,
+)
+
+# Ids per IN (...) list: well below the bind-parameter limits of SQLite and PostgreSQL.
+LOAD_CHUNK = 500
+RELEASED = "released"  # the reason stored when a release names none
+
+
+@dataclass
+class UpsertReport:
+    """What `upsert_licences` did. `conflicts`: licences sent again with the revision already
+    stored but different content; they were left as they were, the caller should warn."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    stale: int = 0
+    conflicts: list[str] = field(default_factory=list)
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        # Objects stay readable after commit: callers turn them into domain objects anyway.
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        with self._sessions.begin() as session:
+            yield session
+
+    # Licences and contracts
+
+    def upsert_licences(
+        self,
+        session: Session,
+        items: Sequence[tuple[Licence, Contract]],
+        source: str,
+        now: datetime,
+    ) -> UpsertReport:
+        """Store licences with the contracts derived from them.
+
+        A higher revision replaces a lower one, a lower one is stale. Without a revision on
+        either side the later licence replaces the stored one if anything differs. A repeat
+        changes nothing, not even `updated_at`.
+        """
+        if source not in SOURCES:
+            raise ValueError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
+        _require_aware(now, "now")
+        rows = self._licence_rows(session, [licence.licence_id for licence, _ in items])
+        report = UpsertReport()
+        for licence, contract in items:
+            if contract.id != licence.licence_id:
+                raise ValueError(f"contract {contract.id} given for licence {licence.licence_id}")
+            values = _licence_values(licence)
+            terms = _contract_values(contract)
+            row = rows.get(licence.licence_id)
+            if row is None:
+                row = LicenceRow(
+                    revision=licence.revision,
+                    source=source,
+                    updated_at=now,
+                    contract=ContractRow(**terms, updated_at=now),
+                    **values,
+                )
+                session.add(row)
+                rows[licence.licence_id] = row
+                report.created += 1
+                continue
+
+            old, new = row.revision, licence.revision
+            same_licence = _matches(row, values)
+            same_contract = row.contract is not None and _matches(row.contract, terms)
+            if old is not None and new is not None and new < old:
+                report.stale += 1
+            elif old is not None and new == old and not same_licence:
+                report.unchanged += 1
+                report.conflicts.append(licence.licence_id)
+            elif same_licence and same_contract and (new is None or new == old):
+                report.unchanged += 1
+            else:
+                # Content the same but newer terms (e.g. a changed policy) keep the revision.
+                revision = old if new is None and same_licence else new
+                _assign(row, values, revision=revision, source=source, updated_at=now)
+                if row.contract is None:
+                    row.contract = ContractRow(**terms, updated_at=now)
+                elif not same_contract:
+                    _assign(row.contract, terms, updated_at=now)
+                report.updated += 1
+        session.flush()
+        return report
+
+    def _licence_rows(self, session: Session, ids: Iterable[str]) -> dict[str, LicenceRow]:
+        unique = sorted(set(ids))  # one lock order: concurrent batches cannot deadlock
+        rows: dict[str, LicenceRow] = {}
+        for start in range(0, len(unique), LOAD_CHUNK):
+            query = (
+                select(LicenceRow)
+                .options(joinedload(LicenceRow.contract))
+                .where(LicenceRow.licence_id.in_(unique[start : start + LOAD_CHUNK]))
+                .order_by(LicenceRow.licence_id)
+                # Concurrent upserts of a licence must not let a lower revision win.
+                .with_for_update(of=LicenceRow)
+            )
+            rows.update((row.licence_id, row) for row in session.scalars(query).unique())
+        return rows
+
+    def licence(self, session: Session, licence_id: str) -> Licence | None:
+        row = session.get(LicenceRow, licence_id)
+        return None if row is None else _licence_from_row(row)
+
+    def contracts_for(self, session: Session, customer_number: str) -> list[Contract]:
+        query = (
+            select(ContractRow)
+            .where(ContractRow.customer_number == customer_number)
+            .order_by(ContractRow.id)
+        )
+        return [_contract_from_row(row) for row in session.scalars(query)]
+
+    # The quota ledger
+
+    def ledger_view(
+        self,
+        session: Session,
+        helpdesk: str,
+        ticket_id: int | str,
+        keys: Iterable[tuple[str, str]],
+        *,
+        lock: bool = True,
+    ) -> LedgerView:
+        """Active counts per (contract id, period) in `keys`, and every entry of the ticket.
+
+        With `lock` (PostgreSQL; SQLite serialises writers anyway), the contracts' rows stay
+        locked until the transaction ends, so that concurrent decisions on one contract count
+        one after the other instead of both taking the same ordinal.
+        """
+        wanted = set(keys)
+        used = dict.fromkeys(wanted, 0)
+        if wanted:
+            contract_ids = sorted({contract_id for contract_id, _ in wanted})
+            if lock:
+                session.execute(
+                    select(ContractRow.id)
+                    .where(ContractRow.id.in_(contract_ids))
+                    .order_by(ContractRow.id)  # one lock order: no deadlocks
+                    .with_for_update()
+                ).all()
+            counts = session.execute(
+                select(LedgerEntryRow.contract_id, LedgerEntryRow.period, func.count())
+                .where(
+                    LedgerEntryRow.contract_id.in_(contract_ids),
+                    LedgerEntryRow.period.in_({period for _, period in wanted}),
+                    LedgerEntryRow.released_at.is_(None),
+                )
+                .group_by(LedgerEntryRow.contract_id, LedgerEntryRow.period)
+            )
+            for contract_id, period, count in counts:
+                if (contract_id, period) in used:
+                    used[contract_id, period] = count
+        entries = tuple(
+            LedgerEntry(row.contract_id, row.period, row.ordinal, row.release_reason)
+            for row in self._ticket_entries(session, helpdesk, ticket_id)
+        )
+        return LedgerView(used=used, entries=entries)
+
+    def apply_ledger(
+        self,
+        session: Session,
+        helpdesk: str,
+        ticket_id: int | str,
+        ticket_created_at: datetime,
+        changes: Sequence[LedgerChange],
+        now: datetime,
+    ) -> None:
+        """Apply a decision's ledger changes. Idempotent: counting a ticket already counted on
+        that contract, or releasing one not counted, changes nothing. A count for a released
+        entry re-activates it (the unique constraint allows one row per contract and ticket).
+        Two transactions counting the same new ticket at once: the second fails with an
+        IntegrityError when it flushes; decide again."""
+        _require_aware(ticket_created_at, "ticket_created_at")
+        _require_aware(now, "now")
+        rows = {
+            row.contract_id: row
+            for row in self._ticket_entries(session, helpdesk, ticket_id, for_update=True)
+        }
+        for change in changes:
+            row = rows.get(change.contract_id)
+            if change.action == "count":
+                if row is None:
+                    row = LedgerEntryRow(
+                        contract_id=change.contract_id,
+                        helpdesk=helpdesk,
+                        ticket_id=str(ticket_id),
+                        period=change.period,
+                        ticket_created_at=ticket_created_at,
+                        ordinal=change.ordinal,
+                        counted_at=now,
+                    )
+                    session.add(row)
+                    rows[change.contract_id] = row
+                elif row.released_at is not None:
+                    row.period = change.period
+                    row.ordinal = change.ordinal
+                    row.ticket_created_at = ticket_created_at
+                    row.counted_at = now
+                    row.released_at = None
+                    row.release_reason = None
+            elif change.action == "release":
+                if row is not None and row.released_at is None:
+                    row.released_at = now
+                    row.release_reason = change.reason or RELEASED
+            else:
+                raise ValueError(f"unknown ledger action {change.action!r}")
+        session.flush()
+
+    def _ticket_entries(
+        self, session: Session, helpdesk: str, ticket_id: int | str, *, for_update: bool = False
+    ) -> list[LedgerEntryRow]:
+        query = (
+            select(LedgerEntryRow)
+            .where(LedgerEntryRow.helpdesk == helpdesk, LedgerEntryRow.ticket_id == str(ticket_id))
+            .order_by(LedgerEntryRow.id)
+        )
+        if for_update:
+            query = query.with_for_update()
+        return list(session.scalars(query))
+
+    # Decisions (the audit trail)
+
+    def record_decision(
+        self, session: Session, decision: Decision, inputs: Mapping[str, Any], now: datetime
+    ) -> bool:
+        """Append a decision with what it was made from; True if it differs from the ticket's
+        previous decision (or is its first)."""
+        _require_aware(now, "now")
+        shown = jsonable(decision.to_dict())
+        changed = self.last_decision(session, decision.helpdesk, decision.ticket_id) != shown
+        session.add(
+            DecisionRow(
+                helpdesk=decision.helpdesk,
+                ticket_id=str(decision.ticket_id),
+                decided_at=now,
+                inputs=jsonable(inputs),
+                decision=shown,
+                changed=changed,
+            )
+        )
+        session.flush()
+        return changed
+
+    def last_decision(
+        self, session: Session, helpdesk: str, ticket_id: int | str
+    ) -> dict[str, Any] | None:
+        """The ticket's latest decision in the shape of `Decision.to_dict()`."""
+        query = (
+            select(DecisionRow.decision)
+            .where(DecisionRow.helpdesk == helpdesk, DecisionRow.ticket_id == str(ticket_id))
+            .order_by(DecisionRow.id.desc())
+            .limit(1)
+        )
+        return session.scalars(query).first()
+
+
+def jsonable(value: Any) -> Any:
+    """`value` as JSON data: dataclasses and string-keyed mappings as objects, other mappings
+    as lists of {"key", "value"}, sequences as arrays, sets as sorted arrays, dates and times
+    in ISO 8601, Decimal as a string, enums by value. Anything else is a TypeError: the audit
+    trail must not hold `repr`s."""
+    if isinstance(value, Enum):
+        return jsonable(value.value)
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value} is not a JSON number")
+        return value
+    if isinstance(value, date | time):  # datetime is a date
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        if all(isinstance(key, str) for key in value):
+            return {key: jsonable(item) for key, item in value.items()}
+        return [{"key": jsonable(key), "value": jsonable(item)} for key, item in value.items()]
+    if isinstance(value, set | frozenset):
+        return sorted((jsonable(item) for item in value), key=_json_order)
+    if isinstance(value, list | tuple):
+        return [jsonable(item) for item in value]
+    raise TypeError(f"{type(value).__name__} is not JSON data")
+
+
+def _json_order(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def _require_aware(value: datetime, name: str) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got {value.isoformat()}")
+
+
+def _licence_values(licence: Licence) -> dict[str, Any]:
+    """A licence's columns but its revision, normalised as stored (so they compare)."""
+    price = licence.list_price
+    return {
+        "licence_id": licence.licence_id,
+        "customer_number": licence.customer_number,
+        "customer_name": licence.customer_name,
+        "plan": licence.plan,
+        "product": licence.product,
+        "purchased_on": licence.purchased_on,
+        "accepted_on": licence.accepted_on,
+        "go_live_on": licence.go_live_on,
+        "list_price": None if price is None else Decimal(price).quantize(CENT),
+        "currency": licence.currency,
+        "status": licence.status,
+        "cancelled_on": licence.cancelled_on,
+        "options": sorted(set(licence.options)),  # a set: order carries no meaning
+    }
+
+
+def _contract_values(contract: Contract) -> dict[str, Any]:
+    return {
+        "id": contract.id,
+        "customer_number": contract.customer_number,
+        "plan": contract.plan,
+        "starts_on": contract.starts_on,
+        "first_end_on": contract.first_end_on,
+        "renewal_months": contract.renewal_months,
+        "notice_months": contract.notice_months,
+        "final_end_on": contract.final_end_on,
+        "terminated": contract.terminated,
+        "options": sorted(contract.options),
+    }
+
+
+def _matches(row: object, values: Mapping[str, Any]) -> bool:
+    return all(getattr(row, name) == value for name, value in values.items())
+
+
+def _assign(row: object, values: Mapping[str, Any], **more: Any) -> None:
+    for name, value in {**values, **more}.items():
+        setattr(row, name, value)
+
+
+def _licence_from_row(row: LicenceRow) -> Licence:
+    return Licence(
+        licence_id=row.licence_id,
+        customer_number=row.customer_number,
+        plan=row.plan,
+        purchased_on=row.purchased_on,
+        revision=row.revision,
+        customer_name=row.customer_name,
+        product=row.product,
+        accepted_on=row.accepted_on,
+        go_live_on=row.go_live_on,
+        list_price=row.list_price,
+        currency=row.currency,
+        status=row.status,
+        cancelled_on=row.cancelled_on,
+        options=tuple(row.options),
+    )
+
+
+def _contract_from_row(row: ContractRow) -> Contract:
+    return Contract(
+        id=row.id,
+        customer_number=row.customer_number,
+        plan=row.plan,
+        starts_on=row.starts_on,
+        first_end_on=row.first_end_on,
+        renewal_months=row.renewal_months,
+        notice_months=row.notice_months,
+        final_end_on=row.final_end_on,
+        terminated=row.terminated,
+        options=frozenset(row.options),
+    )

@@ -1,0 +1,22 @@
+"""Shared-secret checks, all in constant time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+
+def hub_signature(secret: str, body: bytes) -> str:
+    """Zammad's `X-Hub-Signature`: `sha1=` + hex HMAC-SHA1 of the raw body."""
+    return "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+
+
+def valid_hub_signature(secret: str, body: bytes, header: str | None) -> bool:
+    return bool(header) and hmac.compare_digest(hub_signature(secret, body), header.strip())
+
+
+def valid_bearer(token: str, header: str | None) -> bool:
+    scheme, _, given = (header or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        token.encode(), given.strip().encode()
+    )
