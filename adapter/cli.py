@@ -237,7 +237,14 @@ def import_licences(ctx: Context, file: Path) -> None:
         for error in e.errors:
             click.echo(f"error: {error}", err=True)
         raise click.ClickException(f"{len(e.errors)} error(s); nothing was imported") from None
-    click.echo(str(report))
+    click.echo(
+        f"created {report.created}, updated {report.updated}, "
+        f"unchanged {report.unchanged}, stale {report.stale}"
+    )
+    for licence_id in report.conflicts:
+        click.echo(
+            f"warning: {licence_id}: same revision with different content; kept the stored one"
+        )
 
 
 @main.group()

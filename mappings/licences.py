@@ -63,7 +63,7 @@ class LicenceSchema(Schema):
         self.plans = plans
         self.product_plans = product_plans or {}
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)  # report every field of a row at once
     def check(self, data: dict[str, Any], **_: Any) -> None:
         errors: dict[str, list[str]] = {}
         plan = data.get("plan") or self.product_plans.get(data.get("product") or "")
