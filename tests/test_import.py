@@ -8,7 +8,9 @@ from click.testing import CliRunner
 
 from adapter.cli import main
 
-HEADER = "licence_id,revision,customer_number,customer_name,plan,purchased_on,status,cancelled_on,options\n"
+HEADER = (
+    "licence_id,revision,customer_number,customer_name,plan,purchased_on,status,cancelled_on,options\n"
+)
 
 
 @pytest.fixture
