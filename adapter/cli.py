@@ -47,6 +47,7 @@ class Context:
             from adapter.store import Store, is_migrated, make_engine
 
             engine = make_engine(self.settings.database_url)
+            click.get_current_context().call_on_close(engine.dispose)
             if not is_migrated(engine):
                 raise click.ClickException(
                     "the database is not migrated: run `entitlements db upgrade` first"
