@@ -1,0 +1,16 @@
+"""Outbound clients, one package per outside system."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from adapter.policy import Policy
+    from adapter.settings import Settings
+
+
+def helpdesks(settings: Settings, policy: Policy) -> dict[str, Any]:
+    """Every helpdesk connector, by name; a new helpdesk adds its line here."""
+    from connectors.zammad.helpdesk import ZammadHelpdesk
+
+    return {"zammad": ZammadHelpdesk.from_settings(settings, policy)}

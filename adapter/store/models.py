@@ -19,6 +19,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    Text,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -197,3 +198,57 @@ class DecisionRow(Base):
     inputs: Mapped[dict[str, Any]]
     decision: Mapped[dict[str, Any]]
     changed: Mapped[bool]
+
+
+QUEUE_STATUSES = ("pending", "done", "dead")
+
+
+class _Queued:
+    """Retry state lives in the row, not in memory: status, attempts, when to try next, the
+    last error, and a lease (`claimed_until`) so a worker that dies leaves the row to others."""
+
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    history: Mapped[list[Any]] = mapped_column(JSONType, default=list)  # every failed attempt
+
+
+class InboxRow(_Queued, Base):
+    """An accepted webhook delivery, stored raw before anything else happens to it."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("helpdesk", "delivery_id", name="uq_inbox_delivery"),
+        Index("ix_inbox_due", "status", "next_attempt_at"),
+        Index("ix_inbox_ticket", "helpdesk", "ticket_id", "id"),
+        CheckConstraint(f"status IN ({', '.join(map(repr, QUEUE_STATUSES))})", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    helpdesk: Mapped[str] = mapped_column(String(32))
+    delivery_id: Mapped[str] = mapped_column(String(128))
+    ticket_id: Mapped[str] = mapped_column(String(64))
+    trigger: Mapped[str | None] = mapped_column(String(255))
+    payload: Mapped[str] = mapped_column(Text)  # the exact body, as signed
+    received_at: Mapped[datetime]
+    processed_at: Mapped[datetime | None]
+
+
+class OutboxRow(_Queued, Base):
+    """A write-back to a helpdesk, committed with the decision that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_ticket", "helpdesk", "ticket_id", "id"),
+        CheckConstraint(f"status IN ({', '.join(map(repr, QUEUE_STATUSES))})", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    helpdesk: Mapped[str] = mapped_column(String(32))
+    ticket_id: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]

@@ -95,7 +95,8 @@ class ZammadClient:
         return self._get("organizations/search", query=query, expand="true")
 
     def user(self, user_id: int) -> dict[str, Any]:
-        return self._call(self.api.user.find, user_id)
+        """GET /users/{id}?expand=true: with role names."""
+        return self._get(f"users/{user_id}", expand="true")
 
     # --- tags, articles, time accounting (API: api/ticket/tags, …/articles, …/timeaccounting) ---
 
@@ -109,7 +110,7 @@ class ZammadClient:
         self._call(self.api.ticket_tag.remove, ticket_id, tag)
 
     def articles(self, ticket_id: int) -> list[dict[str, Any]]:
-        return list(self._get(f"ticket_articles/by_ticket/{ticket_id}"))
+        return list(self._get(f"ticket_articles/by_ticket/{ticket_id}", expand="true"))
 
     def add_note(self, ticket_id: int, subject: str, body: str) -> dict[str, Any]:
         """An internal note: customers do not see it, and it does not count as a first response."""

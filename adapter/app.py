@@ -1,0 +1,46 @@
+"""The Flask app factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from adapter.services import Services, build_services
+from adapter.settings import Settings, load_settings
+
+MAX_BODY = 1024 * 1024  # 1 MiB: Zammad's payloads are a few KiB
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    services: Services | None = None,
+    test_config: dict[str, Any] | None = None,
+) -> Flask:
+    settings = services.settings if services else settings or load_settings()
+    if not settings.zammad_webhook_secret and not settings.insecure_no_signature:
+        raise ConfigError(
+            "ENTITLEMENTS_ZAMMAD_WEBHOOK_SECRET is not set: webhooks could not be verified "
+            "(set ENTITLEMENTS_INSECURE_NO_SIGNATURE=1 only for a local trial)"
+        )
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.config.update(test_config or {})
+    init_app(app, services or build_services(settings))
+    return app
+
+
+def init_app(app: Flask, services: Services) -> None:
+    from adapter import health
+    from webhooks import blueprints, errors
+
+    app.extensions["entitlements"] = services
+    errors.init_app(app)
+    app.register_blueprint(health.bp)
+    for bp in blueprints():
+        app.register_blueprint(bp)

@@ -1,0 +1,28 @@
+"""`/healthz` (the process answers) and `/readyz` (the database is reachable and migrated)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app
+from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import SQLAlchemyError
+
+from adapter.store import is_migrated
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> ResponseReturnValue:
+    return {"status": "ok"}
+
+
+@bp.get("/readyz")
+def readyz() -> ResponseReturnValue:
+    store = current_app.extensions["entitlements"].store
+    try:
+        ready = is_migrated(store.engine)
+    except SQLAlchemyError:
+        return {"status": "unavailable", "reason": "database unreachable"}, 503
+    if not ready:
+        return {"status": "unavailable", "reason": "database not migrated"}, 503
+    return {"status": "ok"}

@@ -1,0 +1,50 @@
+"""What the web tier and the worker share: settings, policy, store and the helpdesks."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from adapter.engine import Decision, TicketFacts
+from adapter.policy import Policy
+from adapter.settings import Settings
+from adapter.store import Store, make_engine
+
+
+class Helpdesk(Protocol):
+    """A helpdesk's connector, as the pipeline sees it (see connectors/)."""
+
+    name: str
+    language: str
+
+    def facts(self, payload: str) -> TicketFacts:
+        """An inbox payload as facts; may re-read the ticket (raises connectors.errors.ApiError)."""
+
+    def write_back(self, decision: Decision, facts: TicketFacts) -> dict[str, Any]:
+        """The outbox payload for a changed decision."""
+
+    def deliver(self, payload: dict[str, Any]) -> list[str]:
+        """Write one outbox payload; returns what was done."""
+
+
+@dataclass
+class Services:
+    settings: Settings
+    policy: Policy
+    store: Store
+    helpdesks: dict[str, Helpdesk]
+    wake: threading.Event = field(default_factory=threading.Event)
+
+    def wake_worker(self) -> None:
+        """New work is in the inbox: an embedded worker need not wait for its next poll."""
+        self.wake.set()
+
+
+def build_services(settings: Settings, *, store: Store | None = None) -> Services:
+    from connectors import helpdesks
+    from mappings.plans import load_policy
+
+    policy = load_policy(settings.mapping("plans.yaml"))
+    store = store or Store(make_engine(settings.database_url))
+    return Services(settings, policy, store, helpdesks(settings, policy))

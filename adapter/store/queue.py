@@ -1,0 +1,211 @@
+"""The inbox and the outbox: rows claimed under a lease, retried with their state in the row.
+
+Rows of one ticket are taken in order: a row waits while an earlier one of the same ticket is
+still pending. On PostgreSQL several workers claim with `FOR UPDATE SKIP LOCKED`; on SQLite
+`BEGIN IMMEDIATE` serialises the claims.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from adapter.store.models import InboxRow, OutboxRow
+
+QUEUES: dict[str, type[InboxRow] | type[OutboxRow]] = {"inbox": InboxRow, "outbox": OutboxRow}
+
+
+@dataclass(frozen=True)
+class Claimed:
+    queue: str
+    id: int
+    helpdesk: str
+    ticket_id: str
+    payload: Any
+    attempts: int
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    queue: str
+    id: int
+    helpdesk: str
+    ticket_id: str
+    attempts: int
+    last_error: str | None
+    since: datetime
+    history: list[Any]
+
+    @property
+    def key(self) -> str:
+        return f"{self.queue}-{self.id}"
+
+
+class QueueStore:
+    """Mixed into `Store`; needs its `session()`."""
+
+    def session(self) -> Any:  # provided by Store
+        raise NotImplementedError
+
+    def accept_inbox(
+        self,
+        session: Session,
+        *,
+        helpdesk: str,
+        delivery_id: str,
+        ticket_id: str,
+        trigger: str | None,
+        payload: str,
+        now: datetime,
+    ) -> bool:
+        """Store a delivery once: False if its id is already stored (a repeat)."""
+        known = select(InboxRow.id).where(
+            InboxRow.helpdesk == helpdesk, InboxRow.delivery_id == delivery_id
+        )
+        if session.scalar(known) is not None:
+            return False
+        row = InboxRow(
+            helpdesk=helpdesk,
+            delivery_id=delivery_id,
+            ticket_id=ticket_id,
+            trigger=trigger,
+            payload=payload,
+            received_at=now,
+            next_attempt_at=now,
+            status="pending",
+            attempts=0,
+            history=[],
+        )
+        try:
+            with session.begin_nested():  # a concurrent twin may have won the insert
+                session.add(row)
+        except IntegrityError:
+            return False
+        return True
+
+    def add_outbox(
+        self,
+        session: Session,
+        helpdesk: str,
+        ticket_id: str,
+        payload: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        session.add(
+            OutboxRow(
+                helpdesk=helpdesk,
+                ticket_id=ticket_id,
+                payload=payload,
+                created_at=now,
+                next_attempt_at=now,
+                status="pending",
+                attempts=0,
+                history=[],
+            )
+        )
+
+    def latest_outbox_payload(self, session: Session, helpdesk: str, ticket_id: str) -> Any:
+        """The newest write-back of a ticket: the state it must converge to."""
+        return session.scalar(
+            select(OutboxRow.payload)
+            .where(OutboxRow.helpdesk == helpdesk, OutboxRow.ticket_id == ticket_id)
+            .order_by(OutboxRow.id.desc())
+            .limit(1)
+        )
+
+    def claim(self, queue: str, now: datetime, *, limit: int, lease: timedelta) -> list[Claimed]:
+        model = QUEUES[queue]
+        earlier = aliased(model)
+        waiting = (
+            exists()
+            .where(earlier.helpdesk == model.helpdesk, earlier.ticket_id == model.ticket_id)
+            .where(earlier.id < model.id, earlier.status == "pending")
+        )
+        query = (
+            select(model)
+            .where(model.status == "pending", model.next_attempt_at <= now)
+            .where(or_(model.claimed_until.is_(None), model.claimed_until <= now))
+            .where(~waiting)
+            .order_by(model.id)
+            .limit(limit)
+        )
+        with self.session() as session:
+            if session.bind.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True, of=model)
+            rows = session.scalars(query).all()
+            for row in rows:
+                row.claimed_until = now + lease
+            return [
+                Claimed(queue, r.id, r.helpdesk, r.ticket_id, r.payload, r.attempts) for r in rows
+            ]
+
+    def finish(self, session: Session, queue: str, row_id: int, now: datetime) -> None:
+        row = session.get(QUEUES[queue], row_id)
+        row.status = "done"
+        row.claimed_until = None
+        if isinstance(row, InboxRow):
+            row.processed_at = now
+        else:
+            row.done_at = now
+
+    def fail(
+        self,
+        queue: str,
+        row_id: int,
+        error: str,
+        now: datetime,
+        *,
+        retry_in: float | None,
+        max_attempts: int,
+    ) -> bool:
+        """Record a failed attempt; returns True when the row became a dead letter (no retry
+        wanted, or the attempts are used up)."""
+        with self.session() as session:
+            row = session.get(QUEUES[queue], row_id)
+            row.attempts += 1
+            row.last_error = error[:2000]
+            row.history = [*row.history, {"at": now.isoformat(), "error": row.last_error}]
+            row.claimed_until = None
+            dead = retry_in is None or row.attempts >= max_attempts
+            if dead:
+                row.status = "dead"
+            else:
+                row.next_attempt_at = now + timedelta(seconds=retry_in)
+            return dead
+
+    def dead_letters(self, session: Session) -> list[DeadLetter]:
+        letters = []
+        for queue, model in QUEUES.items():
+            for row in session.scalars(
+                select(model).where(model.status == "dead").order_by(model.id)
+            ):
+                since = row.history[-1]["at"] if row.history else None
+                letters.append(
+                    DeadLetter(
+                        queue,
+                        row.id,
+                        row.helpdesk,
+                        row.ticket_id,
+                        row.attempts,
+                        row.last_error,
+                        datetime.fromisoformat(since) if since else row.next_attempt_at,
+                        list(row.history),
+                    )
+                )
+        return letters
+
+    def retry_dead(self, session: Session, queue: str, row_id: int, now: datetime) -> bool:
+        """Put a dead letter back: a fresh budget of attempts, its history kept."""
+        row = session.get(QUEUES[queue], row_id)
+        if row is None or row.status != "dead":
+            return False
+        row.status = "pending"
+        row.attempts = 0
+        row.next_attempt_at = now
+        row.history = [*row.history, {"at": now.isoformat(), "error": None, "retried": True}]
+        return True

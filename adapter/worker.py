@@ -1,0 +1,162 @@
+"""The worker: inbox rows become decisions, outbox rows become writes in the helpdesk.
+
+A decision, its ledger changes and its outbox row commit in one transaction, and the inbox row
+is marked done in that same transaction, so a crash anywhere leaves either all of it or none
+(the row is then taken again after its lease).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from marshmallow import ValidationError
+
+from adapter.engine import decide, ledger_keys
+from adapter.services import Services
+from adapter.store.queue import Claimed
+from connectors.errors import ApiError
+from connectors.retry import backoff
+
+logger = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Worker:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        clock: Clock = utcnow,
+        batch: int = 50,
+        lease: timedelta = timedelta(minutes=2),
+        max_attempts: int = 8,
+    ) -> None:
+        self.services = services
+        self.clock = clock
+        self.batch = batch
+        self.lease = lease
+        self.max_attempts = max_attempts
+
+    def run_once(self) -> int:
+        """One pass over what is due; returns how many rows it handled."""
+        handled = 0
+        for row in self.services.store.claim(
+            "inbox", self.clock(), limit=self.batch, lease=self.lease
+        ):
+            self._attempt(row, self.decide)
+            handled += 1
+        for row in self.services.store.claim(
+            "outbox", self.clock(), limit=self.batch, lease=self.lease
+        ):
+            self._attempt(row, self.deliver)
+            handled += 1
+        return handled
+
+    def run(self, stop: threading.Event, poll: float = 1.0) -> None:
+        """Until `stop` is set; wakes early when the web tier accepted something."""
+        wake = self.services.wake
+        while not stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:  # the loop must survive a bad pass; the rows keep their state
+                logger.exception("worker.pass-failed")
+                busy = 0
+            if not busy:
+                wake.wait(poll)
+                wake.clear()
+
+    def drain(self, timeout: float = 30.0) -> None:
+        """Run passes until nothing is due (tests, the demo)."""
+        deadline = utcnow() + timedelta(seconds=timeout)
+        while self.run_once() and utcnow() < deadline:
+            pass
+
+    def _attempt(self, row: Claimed, step: Callable[[Claimed], None]) -> None:
+        extra = {
+            "queue": row.queue,
+            "row": row.id,
+            "helpdesk": row.helpdesk,
+            "ticket_id": row.ticket_id,
+        }
+        try:
+            step(row)
+        except ApiError as e:
+            retry_in = backoff(row.attempts + 1, hint=e.retry_after) if e.retriable else None
+            self._fail(row, f"{type(e).__name__}: {e}", retry_in, extra)
+        except (ValidationError, ValueError, KeyError) as e:
+            # The payload cannot become facts: no retry will change that.
+            self._fail(row, f"{type(e).__name__}: {e}", None, extra)
+        except Exception as e:  # a bug or an outage we did not foresee: keep the row, count it
+            logger.exception("worker.unexpected", extra=extra)
+            self._fail(row, f"{type(e).__name__}: {e}", backoff(row.attempts + 1), extra)
+
+    def _fail(self, row: Claimed, error: str, retry_in: float | None, extra: dict) -> None:
+        dead = self.services.store.fail(
+            row.queue,
+            row.id,
+            error,
+            self.clock(),
+            retry_in=retry_in,
+            max_attempts=self.max_attempts,
+        )
+        logger.warning(
+            "worker.dead-letter" if dead else "worker.retry", extra={**extra, "error": error}
+        )
+
+    def decide(self, row: Claimed) -> None:
+        services = self.services
+        helpdesk = services.helpdesks[row.helpdesk]
+        facts = helpdesk.facts(row.payload)  # may call the helpdesk: outside the transaction
+        store, policy = services.store, services.policy
+        now = self.clock()
+        with store.session() as session:
+            contracts = (
+                store.contracts_for(session, facts.customer_number) if facts.customer_number else []
+            )
+            ledger = store.ledger_view(
+                session, helpdesk.name, facts.ticket_id, ledger_keys(facts, contracts, policy)
+            )
+            decision = decide(
+                facts, contracts, ledger, now, policy=policy, language=helpdesk.language
+            )
+            store.apply_ledger(
+                session, helpdesk.name, facts.ticket_id, facts.created_at, decision.ledger, now
+            )
+            inputs = {
+                "facts": facts,
+                "contracts": contracts,
+                "ledger": ledger,
+                "now": now,
+                "policy": policy.digest,
+                "inbox": row.id,
+            }
+            if store.record_decision(session, decision, inputs, now):
+                store.add_outbox(
+                    session,
+                    helpdesk.name,
+                    str(facts.ticket_id),
+                    helpdesk.write_back(decision, facts),
+                    now,
+                )
+            store.finish(session, "inbox", row.id, now)
+        logger.info(
+            "worker.decided", extra={"ticket_id": facts.ticket_id, "billable": decision.billable}
+        )
+
+    def deliver(self, row: Claimed) -> None:
+        store = self.services.store
+        helpdesk = self.services.helpdesks[row.helpdesk]
+        with store.session() as session:
+            latest = store.latest_outbox_payload(session, row.helpdesk, row.ticket_id)
+        # Fields and tags converge to the newest decision; the note is this row's own.
+        done = helpdesk.deliver({**latest, "note": row.payload.get("note")})
+        with store.session() as session:
+            store.finish(session, "outbox", row.id, self.clock())
+        logger.info("worker.delivered", extra={"ticket_id": row.ticket_id, "done": done})

@@ -1,0 +1,88 @@
+"""Zammad as the pipeline sees it: inbox payloads to facts, decisions to write-backs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from adapter.engine import Decision, TicketFacts
+from adapter.policy import Policy
+from adapter.settings import Settings
+from connectors.errors import ApiError
+from connectors.zammad import writeback
+from connectors.zammad.client import ZammadClient
+from mappings.zammad import (
+    HELPDESK,
+    OrganizationSchema,
+    TicketSchema,
+    TicketSnapshot,
+    UserSchema,
+    WebhookSchema,
+    ZammadMapping,
+    load_mapping,
+    to_facts,
+)
+
+
+class NotConfigured(ApiError):
+    """Zammad's URL or token is not set; retried, so that fixing the settings is enough."""
+
+    retriable = True
+
+
+class ZammadHelpdesk:
+    name = HELPDESK
+
+    def __init__(self, mapping: ZammadMapping, policy: Policy, client: ZammadClient | None) -> None:
+        self.mapping = mapping
+        self.policy = policy
+        self.client = client
+        self.language = mapping.language
+
+    @classmethod
+    def from_settings(cls, settings: Settings, policy: Policy) -> ZammadHelpdesk:
+        client = None
+        if settings.zammad_url and settings.zammad_token:
+            client = ZammadClient(settings.zammad_url, settings.zammad_token)
+        return cls(load_mapping(settings.mapping("zammad.yaml")), policy, client)
+
+    def facts(self, payload: str) -> TicketFacts:
+        """The payload names the ticket; its state is read again from Zammad, because Zammad
+        builds the payload at send time and tags are not in it at all."""
+        event = WebhookSchema().load(json.loads(payload))
+        snapshot = (
+            self.snapshot(event.ticket.id)
+            if self.client
+            else TicketSnapshot(event.ticket, event.organization, event.customer)
+        )
+        return to_facts(snapshot, self.mapping, self.policy.calendar)
+
+    def snapshot(self, ticket_id: int) -> TicketSnapshot:
+        client = self._client()
+        ticket = TicketSchema().load(client.ticket(ticket_id))
+        organization = customer = None
+        if ticket.organization_id:
+            organization = OrganizationSchema().load(client.organization(ticket.organization_id))
+        if ticket.customer_id:
+            customer = UserSchema().load(client.user(ticket.customer_id))
+        return TicketSnapshot(
+            ticket=ticket,
+            organization=organization,
+            customer=customer,
+            tags=frozenset(client.tags(ticket_id)),
+            article_types=tuple(a.get("type") or "" for a in client.articles(ticket_id)),
+            time_accounting_type_ids=tuple(
+                int(t["type_id"]) for t in client.time_accountings(ticket_id) if t.get("type_id")
+            ),
+        )
+
+    def write_back(self, decision: Decision, facts: TicketFacts) -> dict[str, Any]:
+        return writeback.payload(decision, facts, self.mapping, self.policy)
+
+    def deliver(self, payload: dict[str, Any]) -> list[str]:
+        return writeback.deliver(self._client(), payload)
+
+    def _client(self) -> ZammadClient:
+        if self.client is None:
+            raise NotConfigured("set ENTITLEMENTS_ZAMMAD_URL and ENTITLEMENTS_ZAMMAD_TOKEN")
+        return self.client

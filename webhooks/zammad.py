@@ -1,0 +1,73 @@
+"""`POST /webhooks/zammad`: Zammad's trigger webhooks into the inbox.
+
+Verifies `X-Hub-Signature` over the raw body, validates the payload, and stores it with its
+`X-Zammad-Delivery` id in one transaction. Makes no outbound call: the worker does the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import UTC, datetime
+
+from flask import Blueprint, current_app, request
+from flask.typing import ResponseReturnValue
+from marshmallow import ValidationError
+
+from mappings.yamlfile import flatten_messages
+from mappings.zammad import HELPDESK, WebhookSchema
+from webhooks.errors import ApiProblem
+from webhooks.signatures import valid_hub_signature
+
+logger = logging.getLogger(__name__)
+bp = Blueprint(HELPDESK, __name__, url_prefix="/webhooks")
+
+
+@bp.post("/zammad")
+def receive() -> ResponseReturnValue:
+    services = current_app.extensions["entitlements"]
+    if request.mimetype != "application/json":
+        raise ApiProblem(415, "unsupported_media_type", "send Content-Type: application/json")
+    body = request.get_data(cache=False)  # 413 past MAX_CONTENT_LENGTH
+    secret = services.settings.zammad_webhook_secret
+    if secret and not valid_hub_signature(secret, body, request.headers.get("X-Hub-Signature")):
+        logger.warning("zammad.webhook.invalid-signature", extra={"remote": request.remote_addr})
+        raise ApiProblem(
+            401, "invalid_signature", "X-Hub-Signature is missing or does not match the body"
+        )
+    try:
+        data = json.loads(body)
+    except ValueError as e:
+        raise ApiProblem(400, "invalid_json", f"the body is not JSON: {e}") from e
+    if not isinstance(data, dict):
+        raise ApiProblem(400, "invalid_json", "the body must be a JSON object")
+    try:
+        event = WebhookSchema().load(data)
+    except ValidationError as e:
+        fields = {".".join(map(str, p)): m for p, m in flatten_messages(e.messages)}
+        raise ApiProblem(
+            422, "invalid_payload", "the payload is not Zammad's ticket webhook", fields
+        ) from e
+    # Zammad keeps one delivery id across its retries; without one, the body itself is the key.
+    delivery = (
+        request.headers.get("X-Zammad-Delivery") or "sha256:" + hashlib.sha256(body).hexdigest()
+    )
+    store = services.store
+    with store.session() as session:
+        stored = store.accept_inbox(
+            session,
+            helpdesk=HELPDESK,
+            delivery_id=delivery,
+            ticket_id=str(event.ticket.id),
+            trigger=request.headers.get("X-Zammad-Trigger"),
+            payload=body.decode("utf-8"),
+            now=datetime.now(UTC),
+        )
+    extra = {"delivery_id": delivery, "ticket_id": event.ticket.id}
+    if not stored:
+        logger.info("zammad.webhook.duplicate", extra=extra)
+        return {"status": "duplicate"}, 200
+    logger.info("zammad.webhook.accepted", extra=extra)
+    services.wake_worker()
+    return {"status": "accepted"}, 202
