@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -261,3 +263,104 @@ def upgrade(ctx: Context) -> None:
 
     run(ctx.settings.database_url)
     click.echo("database is up to date")
+
+
+def _services(ctx: Context) -> Any:
+    from adapter.services import build_services
+
+    ctx.store  # noqa: B018 - refuses an unmigrated database with advice
+    return _or_exit(lambda: build_services(ctx.settings, store=ctx.store))
+
+
+def _until_signalled() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@pass_context
+def serve(ctx: Context, host: str, port: int) -> None:
+    """Web (webhooks, health) and an embedded worker in one process."""
+    from werkzeug.serving import make_server
+
+    from adapter.app import ConfigError, create_app
+    from adapter.worker import Worker
+
+    services = _services(ctx)
+    try:
+        app = create_app(services=services)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from e
+    stop = _until_signalled()
+    worker = threading.Thread(
+        target=Worker(services, max_attempts=ctx.settings.max_attempts).run,
+        args=(stop,),
+        name="worker",
+        daemon=True,
+    )
+    worker.start()
+    server = make_server(host, port, app, threaded=True)
+    click.echo(f"serving on http://{host}:{server.port} with an embedded worker")
+    threading.Thread(target=lambda: (stop.wait(), server.shutdown()), daemon=True).start()
+    server.serve_forever()
+    worker.join(timeout=10)
+
+
+@main.command()
+@pass_context
+def worker(ctx: Context) -> None:
+    """The worker alone (several may run against PostgreSQL, with gunicorn in front)."""
+    from adapter.worker import Worker
+
+    services = _services(ctx)
+    click.echo("worker running")
+    Worker(services, max_attempts=ctx.settings.max_attempts).run(_until_signalled())
+
+
+@main.group("dead-letters")
+def dead_letters() -> None:
+    """What could not be processed or delivered."""
+
+
+@dead_letters.command("list")
+@pass_context
+def dead_letters_list(ctx: Context) -> None:
+    store = ctx.store
+    with store.session() as session:
+        letters = store.dead_letters(session)
+    if not letters:
+        click.echo("no dead letters")
+    for d in letters:
+        click.echo(
+            f"{d.key}\t{d.helpdesk} ticket {d.ticket_id}\t{d.attempts} attempt(s), "
+            f"last {d.since:%Y-%m-%d %H:%M}Z\t{d.last_error}"
+        )
+
+
+@dead_letters.command("retry")
+@click.argument("key", metavar="ID")
+@pass_context
+def dead_letters_retry(ctx: Context, key: str) -> None:
+    """Put a dead letter (ID as listed, e.g. outbox-7) back in its queue, history kept."""
+    queue, _, number = key.replace(":", "-").partition("-")
+    if queue not in ("inbox", "outbox") or not number.isdigit():
+        raise click.BadParameter("an ID as listed, e.g. outbox-7 or inbox-3", param_hint="ID")
+    store = ctx.store
+    with store.session() as session:
+        if not store.retry_dead(session, queue, int(number), datetime.now(UTC)):
+            raise click.ClickException(f"{key} is not a dead letter")
+    click.echo(f"{key} is queued again")
+
+
+def _add_connector_commands() -> None:
+    from connectors import commands
+
+    for command in commands():
+        main.add_command(command)
+
+
+_add_connector_commands()

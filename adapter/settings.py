@@ -20,6 +20,7 @@ class Settings:
     zammad_url: str | None = None
     erp_url: str | None = None
     insecure_no_signature: bool = False
+    max_attempts: int = 8  # write-back and inbox attempts before a row becomes a dead letter
     zammad_token: str | None = field(default=None, repr=False)
     zammad_webhook_secret: str | None = field(default=None, repr=False)
     erp_push_token: str | None = field(default=None, repr=False)

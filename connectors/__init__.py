@@ -14,3 +14,10 @@ def helpdesks(settings: Settings, policy: Policy) -> dict[str, Any]:
     from connectors.zammad.helpdesk import ZammadHelpdesk
 
     return {"zammad": ZammadHelpdesk.from_settings(settings, policy)}
+
+
+def commands() -> list[Any]:
+    """Command-line commands that connectors add to `entitlements`."""
+    from connectors.zammad.cli import setup_zammad
+
+    return [setup_zammad]

@@ -27,6 +27,7 @@ class SettingsSchema(Schema):
     ZAMMAD_URL = fields.Url(require_tld=False)
     ERP_URL = fields.Url(require_tld=False)
     INSECURE_NO_SIGNATURE = fields.Boolean()
+    MAX_ATTEMPTS = fields.Integer(validate=validate.Range(min=1))
     ZAMMAD_TOKEN = fields.String(validate=validate.Length(min=1))
     ZAMMAD_WEBHOOK_SECRET = fields.String(validate=validate.Length(min=1))
     ERP_PUSH_TOKEN = fields.String(validate=validate.Length(min=1))

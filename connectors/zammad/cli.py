@@ -1,0 +1,51 @@
+"""`entitlements setup-zammad`."""
+
+from __future__ import annotations
+
+import click
+
+from adapter.settings import load_settings
+from connectors.errors import ApiError
+from connectors.zammad.client import ZammadClient
+from connectors.zammad.setup import create_attributes, create_webhook_and_triggers
+from mappings.yamlfile import FileErrors
+from mappings.zammad import load_mapping
+
+
+@click.command("setup-zammad")
+@click.option(
+    "--webhook-url",
+    metavar="URL",
+    help="Also create the signed webhook to this URL and its triggers.",
+)
+def setup_zammad(webhook_url: str | None) -> None:
+    """Create the ticket and organisation fields in Zammad (idempotent)."""
+    try:
+        settings = load_settings()
+        mapping = load_mapping(settings.mapping("zammad.yaml"))
+    except FileErrors as e:
+        raise click.ClickException(f"configuration errors:\n{e}") from e
+    if not (settings.zammad_url and settings.zammad_token):
+        raise click.ClickException("set ENTITLEMENTS_ZAMMAD_URL and ENTITLEMENTS_ZAMMAD_TOKEN")
+    if webhook_url and not settings.zammad_webhook_secret:
+        raise click.ClickException(
+            "--webhook-url needs ENTITLEMENTS_ZAMMAD_WEBHOOK_SECRET (Zammad signs with it)"
+        )
+    client = ZammadClient(settings.zammad_url, settings.zammad_token)
+    try:
+        created = create_attributes(client, mapping)
+        if webhook_url:
+            created += create_webhook_and_triggers(
+                client, webhook_url, settings.zammad_webhook_secret or ""
+            )
+    except ApiError as e:
+        raise click.ClickException(f"Zammad answered: {e}") from e
+    for item in created:
+        click.echo(f"created {item}")
+    if not created:
+        click.echo("nothing to do: everything exists")
+    elif any(not c.startswith(("webhook", "trigger")) for c in created):
+        click.echo(
+            "migrations executed. Restart Zammad now (e.g. `systemctl restart zammad`): "
+            "agents see the new fields only after a restart."
+        )
