@@ -1,0 +1,1 @@
+"""Zammad connector: REST write-back client and the in-process Zammad stand-in."""

@@ -1,0 +1,2834 @@
+"""An in-process Zammad stand-in that speaks Zammad's REST and webhook wire formats.
+
+Used by the test suite and by ``entitlements demo``. State (users, organisations, groups,
+tickets, articles, tags, time accountings, object manager attributes, webhooks, triggers) lives
+in memory behind one lock. The REST side answers what the adapter and zammad-py call, with
+Zammad's paths, response shapes and error bodies. Triggers send webhooks the way Zammad's
+``TriggerWebhookJob`` does: from a background sender, payload built when the attempt is made,
+HMAC-SHA1 signed, five attempts with linear back-off. Faults can be injected per request.
+
+What it does not do: permissions beyond one API token, SLA/escalation computation, a search
+index (a small query subset is evaluated in memory), trigger actions other than webhooks,
+custom webhook payloads. It must stay free of ``adapter``/``webhooks``/``mappings`` imports.
+
+Usage::
+
+    with ZammadStandin(time_scale=0.01) as zammad:
+        client = ZammadAPI(url=zammad.api_url, http_token=zammad.token)
+"""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+import hashlib
+import heapq
+import hmac
+import itertools
+import json
+import logging
+import re
+import secrets
+import socket
+import struct
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+__all__ = ["ApiError", "Delivery", "RequestRecord", "ZammadStandin", "ruby_json"]
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1/"
+
+# TriggerWebhookJob: retry_on attempts 5, wait executions * 10 s; UserAgent timeouts.
+MAX_ATTEMPTS = 5
+RETRY_WAIT_S = 10.0
+OPEN_TIMEOUT_S = 4.0
+READ_TIMEOUT_S = 30.0
+MIN_OPEN_TIMEOUT_S = 1.0  # a scaled-down connect timeout would make loopback flaky under load
+
+SYSTEM_USER_ID = 1  # Zammad's "-" user: creator of seed data, owner of unassigned tickets
+INTEGRATION_USER_ID = 2  # owner of the API token
+AGENT_USER_ID = 3  # a human agent, the default actor of the control API
+
+# Zammad's seed data (ids as in a fresh installation).
+ROLES = {1: "Admin", 2: "Agent", 3: "Customer"}
+STATES = {
+    1: "new",
+    2: "open",
+    3: "pending reminder",
+    4: "closed",
+    5: "merged",
+    6: "removed",
+    7: "pending close",
+}
+CLOSED_STATES = frozenset({4, 5, 6})
+PRIORITIES = {1: "1 low", 2: "2 normal", 3: "3 high"}
+DEFAULT_PRIORITY_ID = 2
+ARTICLE_TYPES = {
+    1: "email",
+    2: "sms",
+    3: "chat",
+    4: "fax",
+    5: "phone",
+    6: "twitter status",
+    7: "twitter direct-message",
+    8: "facebook feed post",
+    9: "facebook feed comment",
+    10: "note",
+    11: "web",
+    12: "telegram personal-message",
+}
+ARTICLE_SENDERS = {1: "Agent", 2: "Customer", 3: "System"}
+
+OBJECTS = {"Ticket": 2, "User": 1, "Organization": 4, "Group": 3}  # name -> object_lookup_id
+DATA_TYPES = frozenset({
+    "input", "user_autocompletion", "checkbox", "select", "tree_select", "datetime", "date",
+    "tag", "richtext", "textarea", "integer", "autocompletion_ajax", "boolean",
+    "user_permission", "active", "multiselect", "multi_tree_select",
+    "autocompletion_ajax_external_data_source",
+})  # fmt: skip
+# data_type may only change inside this family once created
+DATA_TYPE_FAMILY = frozenset({"input", "select", "tree_select", "checkbox"})
+INPUT_TYPES = frozenset({"text", "password", "tel", "fax", "email", "url"})
+RESERVED_NAMES = frozenset({"id", "url", "date", "datetime", "select", "search"})
+ATTRIBUTE_NAME = re.compile(r"^[a-z0-9_]+$")
+PROTECTED_COLUMNS = frozenset(
+    {"id", "login", "created_at", "updated_at", "created_by_id", "updated_by_id"}
+)
+
+TICKET_COLUMNS = (
+    "id", "group_id", "priority_id", "state_id", "organization_id", "number", "title",
+    "owner_id", "customer_id", "note", "first_response_at", "first_response_escalation_at",
+    "first_response_in_min", "first_response_diff_in_min", "close_at", "close_escalation_at",
+    "close_in_min", "close_diff_in_min", "update_escalation_at", "update_in_min",
+    "update_diff_in_min", "last_contact_at", "last_contact_agent_at",
+    "last_contact_customer_at", "last_owner_update_at", "create_article_type_id",
+    "create_article_sender_id", "article_count", "escalation_at", "pending_time", "type",
+    "time_unit", "preferences", "updated_by_id", "created_by_id", "created_at", "updated_at",
+)  # fmt: skip
+# Keys a PUT may carry that Zammad drops or that only exist in read views.
+TICKET_READ_ONLY = frozenset({
+    "id", "number", "tags", "created_at", "updated_at", "created_by_id", "updated_by_id",
+    "created_by", "updated_by", "article_ids", "article_count", "ticket_time_accounting_ids",
+    "ticket_time_accounting", "create_article_type", "create_article_sender",
+    "create_article_type_id", "create_article_sender_id",
+})  # fmt: skip
+TICKET_WRITABLE = frozenset(TICKET_COLUMNS) - TICKET_READ_ONLY
+TICKET_TIME_COLUMNS = frozenset(c for c in TICKET_COLUMNS if c.endswith("_at")) | {"pending_time"}
+TICKET_ID_COLUMNS = {
+    "group_id": "group",
+    "priority_id": "priority",
+    "state_id": "state",
+    "organization_id": "organization",
+    "owner_id": "user",
+    "customer_id": "user",
+}
+TICKET_RELATION_NAMES = {
+    "state": "state_id",
+    "group": "group_id",
+    "priority": "priority_id",
+    "owner": "owner_id",
+    "customer": "customer_id",
+    "organization": "organization_id",
+}
+
+ORGANIZATION_COLUMNS = (
+    "id", "name", "shared", "domain", "domain_assignment", "active", "vip", "note",
+    "updated_by_id", "created_by_id", "created_at", "updated_at",
+)  # fmt: skip
+ORGANIZATION_WRITABLE = frozenset(
+    {"name", "shared", "domain", "domain_assignment", "active", "vip"}
+)
+ORGANIZATION_READ_ONLY = frozenset({
+    "id", "created_at", "updated_at", "created_by_id", "updated_by_id", "created_by",
+    "updated_by", "member_ids", "members",
+})  # fmt: skip
+
+USER_COLUMNS = (
+    "id", "organization_id", "login", "firstname", "lastname", "email", "image", "image_source",
+    "web", "phone", "fax", "mobile", "department", "street", "zip", "city", "country",
+    "address", "vip", "verified", "active", "note", "last_login", "source", "login_failed",
+    "out_of_office", "out_of_office_start_at", "out_of_office_end_at",
+    "out_of_office_replacement_id", "preferences", "updated_by_id", "created_by_id",
+    "created_at", "updated_at",
+)  # fmt: skip
+# Dropped from nested users in webhook payloads (USER_ATTRIBUTE_BLACKLIST).
+USER_PAYLOAD_HIDDEN = frozenset({
+    "last_login", "login_failed", "password", "preferences", "group_ids", "groups",
+    "authorization_ids", "authorizations",
+})  # fmt: skip
+
+ARTICLE_COLUMNS = (
+    "id", "ticket_id", "type_id", "sender_id", "from", "to", "cc", "subject", "reply_to",
+    "message_id", "message_id_md5", "in_reply_to", "content_type", "references", "body",
+    "internal", "preferences", "updated_by_id", "created_by_id", "origin_by_id", "created_at",
+    "updated_at",
+)  # fmt: skip
+
+
+class ApiError(ValueError):
+    """A request Zammad would refuse; the control API raises it too (it is a ValueError)."""
+
+    def __init__(self, status: int, error: str, human: str | None = None) -> None:
+        super().__init__(error)
+        self.status = status
+        self.error = error
+        self.human = human or error
+
+    def body(self) -> dict[str, str]:
+        return {"error": self.error, "error_human": self.human}
+
+
+def _not_found(model: str, record_id: object) -> ApiError:
+    return ApiError(404, f"Couldn't find {model} with 'id'={record_id}")
+
+
+def _unprocessable(message: str) -> ApiError:
+    return ApiError(422, message)
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One REST request as the stand-in saw it. ``status`` is None for a reset connection."""
+
+    method: str
+    path: str
+    query: str
+    status: int | None
+    body: Any
+    fault: str | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One webhook attempt. ``status`` is the receiver's answer; ``error`` says why it failed."""
+
+    delivery_id: str
+    trigger: str
+    webhook_id: int
+    ticket_id: int
+    article_id: int | None
+    attempt: int
+    status: int | None
+    error: str | None
+    body: bytes = field(repr=False)
+    headers: dict[str, str] = field(repr=False)
+    started_at: float = field(repr=False)  # time.monotonic(), for back-off checks
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class _Fault:
+    method: str | None
+    pattern: re.Pattern[str]
+    status: int | None
+    times: int
+    retry_after: str | None
+    delay: float
+    reset: bool
+
+    def describe(self) -> str:
+        if self.reset:
+            return "reset"
+        if self.status is not None:
+            return f"status {self.status}"
+        return f"delay {self.delay}"
+
+
+@dataclass
+class _Job:
+    delivery_id: str
+    trigger_id: int
+    webhook_id: int
+    ticket_id: int
+    article_id: int | None
+    attempt: int = 1
+
+
+@dataclass
+class _Reply:
+    status: int
+    body: bytes
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class _Req:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    body: Any
+    user_id: int
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        values = self.query.get(name)
+        return values[-1] if values else default
+
+    @property
+    def expand(self) -> bool:
+        return self.arg("expand") == "true"
+
+    def params(self) -> dict[str, Any]:
+        if self.body is None:
+            return {}
+        if not isinstance(self.body, dict):
+            raise _unprocessable("Request body must be a JSON object")
+        return dict(self.body)
+
+
+def ruby_json(value: Any) -> bytes:
+    """JSON as Ruby's ``to_json`` writes it: compact, UTF-8, ``<>&`` and U+2028/9 escaped."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    # These characters can only occur inside JSON strings, so plain replacement is safe.
+    for char, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
+        text = text.replace(char, escaped)
+    return text.encode("utf-8")
+
+
+def _iso(moment: datetime) -> str:
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+_ISO_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}.*)?$")
+
+
+def _parse_time(value: object) -> datetime | None:
+    """An ISO 8601 date or date-time as aware UTC; naive values count as UTC (as Rails does)."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day, tzinfo=UTC)
+    elif isinstance(value, str) and _ISO_LIKE.match(value):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _decimal_string(value: object) -> str:
+    """Zammad's decimal columns (time_unit) serialise as strings like "15.0"."""
+    try:
+        number = Decimal(str(value)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError) as exc:
+        raise _unprocessable(f"time_unit {value!r} is not a number") from exc
+    text = format(number.normalize(), "f")
+    return text if "." in text else text + ".0"
+
+
+def _as_int(value: object, what: str) -> int:
+    if isinstance(value, bool):
+        raise _unprocessable(f"{what} must be an id, not {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise _unprocessable(f"{what} must be an id, not {value!r}")
+
+
+def _as_bool(value: object, what: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "1", 1):
+        return True
+    if value in ("false", "0", 0):
+        return False
+    raise _unprocessable(f"{what} must be true or false, not {value!r}")
+
+
+def _condition_text(value: object) -> str:
+    """Trigger condition values are strings in Zammad; render record values the same way."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _as_list(value: object) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, list | tuple | set):
+        return list(value)
+    return [value]
+
+
+def _sorted(record: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(sorted(record.items()))
+
+
+# Query tokens: field:[a TO b], field:"quoted", "quoted", or anything without spaces.
+_QUERY_TOKEN = re.compile(r'[^\s:]+:\[[^\]]*\]|[^\s:]+:"[^"]*"|"[^"]*"|\S+')
+_QUERY_TERM = re.compile(r"^(?P<field>[A-Za-z_][\w.]*):(?P<op>>=|<=|>|<)?(?P<value>.*)$")
+
+
+class _Server(ThreadingHTTPServer):
+    """Keeps track of open connections so stop() can end keep-alive threads, and lets a
+    handler ask for a reset (RST) instead of the orderly shutdown socketserver does."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], standin: ZammadStandin) -> None:
+        self.standin = standin
+        self._sockets_lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+        self._to_reset: set[socket.socket] = set()
+        super().__init__(address, _Handler)
+
+    def track(self, sock: socket.socket) -> None:
+        with self._sockets_lock:
+            self._open.add(sock)
+
+    def mark_reset(self, sock: socket.socket) -> None:
+        # SO_LINGER with a zero timeout makes close() send RST instead of FIN.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        with self._sockets_lock:
+            self._to_reset.add(sock)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._sockets_lock:
+            self._open.discard(request)
+            reset = request in self._to_reset
+            self._to_reset.discard(request)
+        if reset:
+            request.close()  # no shutdown(SHUT_WR) first: that would send a FIN
+        else:
+            super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._sockets_lock:
+            sockets = list(self._open)
+        for sock in sockets:
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients hanging up (timeouts in tests) are normal; everything else is a bug.
+        log.debug("zammad stand-in: connection error from %s", client_address, exc_info=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as zammad-py's session expects
+    server_version = "ZammadStandin"
+    sys_version = ""
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        # headers and body are two writes: without NODELAY, Nagle plus the client's delayed
+        # ACK add ~40 ms to every keep-alive response
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.track(self.connection)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # the request log is ZammadStandin.requests
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
+
+    def _serve(self) -> None:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.send_error(HTTPStatus.BAD_REQUEST)
+            return
+        raw = self.rfile.read(length) if length else b""
+        reply = self.server.standin._handle(self.command, self.path, self.headers, raw)
+        if reply is None:
+            self.server.mark_reset(self.connection)
+            self.close_connection = True
+            return
+        self.send_response(reply.status)
+        for name, value in reply.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        self.wfile.write(reply.body)
+
+
+class ZammadStandin:
+    """A small Zammad: REST API on 127.0.0.1, webhooks from triggers, faults on demand.
+
+    ``time_scale`` scales the webhook retry waits (attempt x 10 s) and the read timeout (30 s);
+    tests use e.g. 0.01. ``clock`` returns the current time (aware) for record timestamps.
+    """
+
+    system_user_id = SYSTEM_USER_ID
+    integration_user_id = INTEGRATION_USER_ID
+    agent_user_id = AGENT_USER_ID
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        time_scale: float = 1.0,
+        token: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        if time_scale <= 0:
+            raise ValueError("time_scale must be positive")
+        self.time_scale = time_scale
+        self.token = token or secrets.token_urlsafe(32)
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._last_stamp: datetime | None = None
+
+        self._lock = threading.RLock()
+        self._wake = threading.Condition(self._lock)
+        self._ids: dict[str, itertools.count[int]] = {}
+        self._users: dict[int, dict[str, Any]] = {}
+        self._user_roles: dict[int, list[int]] = {}
+        self._organizations: dict[int, dict[str, Any]] = {}
+        self._groups: dict[int, dict[str, Any]] = {}
+        self._priorities: dict[int, dict[str, Any]] = {}
+        self._states: dict[int, dict[str, Any]] = {}
+        self._tickets: dict[int, dict[str, Any]] = {}
+        self._articles: dict[int, dict[str, Any]] = {}
+        self._ticket_articles: dict[int, list[int]] = {}
+        self._time_accountings: dict[int, dict[str, Any]] = {}
+        self._ticket_time: dict[int, list[int]] = {}
+        self._tags: dict[int, list[str]] = {}
+        self._attributes: dict[int, dict[str, Any]] = {}
+        self._webhooks: dict[int, dict[str, Any]] = {}
+        self._triggers: dict[int, dict[str, Any]] = {}
+        self._faults: list[_Fault] = []
+        self._requests: list[RequestRecord] = []
+        self._deliveries: list[Delivery] = []
+        self._queue: list[tuple[float, int, _Job]] = []
+        self._queue_seq = itertools.count()
+        self._in_flight = 0
+        self._stopping = False
+        self._routes = self._build_routes()
+        self._seed()
+
+        self._httpd = _Server((host, port), self)
+        self._serve_thread: threading.Thread | None = None
+        self._sender_thread: threading.Thread | None = None
+        self._session: requests.Session | None = None
+        self._stopped = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        """What zammad-py's ``ZammadAPI(url=...)`` takes."""
+        return self.url + API_PREFIX
+
+    def start(self) -> ZammadStandin:
+        with self._lock:
+            if self._stopped:
+                raise RuntimeError("a stopped ZammadStandin cannot be restarted")
+            if self._serve_thread is not None:
+                return self
+            session = requests.Session()
+            session.trust_env = False  # no proxies from the environment for webhook POSTs
+            self._session = session
+            self._serve_thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name="zammad-standin-http",
+                daemon=True,
+            )
+            self._sender_thread = threading.Thread(
+                target=self._sender_loop, name="zammad-standin-webhooks", daemon=True
+            )
+        self._serve_thread.start()
+        self._sender_thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and sending; pending webhook deliveries are dropped."""
+        with self._wake:
+            if self._stopped:
+                return
+            self._stopped = True
+            self._stopping = True
+            self._wake.notify_all()
+        if self._serve_thread is not None:
+            self._httpd.shutdown()
+            self._serve_thread.join()
+        self._httpd.close_connections()
+        self._httpd.server_close()
+        if self._sender_thread is not None:
+            self._sender_thread.join(timeout=READ_TIMEOUT_S * self.time_scale + 5)
+        if self._session is not None:
+            self._session.close()
+
+    def __enter__(self) -> ZammadStandin:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ control API: setup
+
+    def add_group(self, name: str) -> int:
+        with self._lock:
+            if self._group_by_name(name) is not None:
+                raise _unprocessable(f"Group {name!r} already exists")
+            return self._insert_group(name)
+
+    def add_organization(self, name: str, **attributes: Any) -> int:
+        """Custom attributes (e.g. ``customer_number``) not yet defined are created as
+        executed object manager attributes, as an admin would have done beforehand."""
+        with self._lock:
+            if any(o["name"].lower() == name.lower() for o in self._organizations.values()):
+                raise _unprocessable(f"Organization {name!r} already exists")
+            columns, custom = self._split_control_attributes("Organization", attributes)
+            now = self._stamp()
+            org_id = self._next("organization")
+            record: dict[str, Any] = {
+                "id": org_id,
+                "name": name,
+                "shared": True,
+                "domain": "",
+                "domain_assignment": False,
+                "active": True,
+                "vip": False,
+                "note": "",
+                "updated_by_id": self.integration_user_id,
+                "created_by_id": self.integration_user_id,
+                "created_at": now,
+                "updated_at": now,
+            }
+            record.update(self._custom_defaults("Organization"))
+            record.update(columns)
+            record.update(custom)
+            self._organizations[org_id] = record
+            return org_id
+
+    def add_user(
+        self,
+        firstname: str,
+        lastname: str,
+        email: str,
+        organization_id: int | None = None,
+        roles: Iterable[str] = ("Customer",),
+        **attributes: Any,
+    ) -> int:
+        with self._lock:
+            if organization_id is not None and organization_id not in self._organizations:
+                raise _not_found("Organization", organization_id)
+            role_ids = []
+            for role in roles:
+                role_id = next((i for i, n in ROLES.items() if n == role), None)
+                if role_id is None:
+                    raise _unprocessable(f"Unknown role {role!r}")
+                role_ids.append(role_id)
+            columns, custom = self._split_control_attributes("User", attributes)
+            user_id = self._insert_user(firstname, lastname, email, organization_id, role_ids)
+            self._users[user_id].update(columns)
+            self._users[user_id].update(custom)
+            return user_id
+
+    def add_object_attribute(
+        self,
+        object: str,
+        name: str,
+        data_type: str = "input",
+        data_option: Mapping[str, Any] | None = None,
+        display: str | None = None,
+    ) -> int:
+        """An already executed custom attribute (shortcut for POST + execute_migrations)."""
+        with self._lock:
+            attribute = self._validate_new_attribute(
+                {
+                    "object": object,
+                    "name": name,
+                    "display": display or name,
+                    "data_type": data_type,
+                    "data_option": dict(data_option or _default_data_option(data_type)),
+                }
+            )
+            attribute["to_create"] = False
+            self._attributes[attribute["id"]] = attribute
+            self._materialise(attribute)
+            return attribute["id"]
+
+    def add_webhook(
+        self,
+        endpoint: str,
+        signature_token: str | None = None,
+        *,
+        name: str | None = None,
+        ssl_verify: bool = True,
+        active: bool = True,
+    ) -> int:
+        with self._lock:
+            record = self._webhook_record(
+                {
+                    "name": name or f"webhook {len(self._webhooks) + 1}",
+                    "endpoint": endpoint,
+                    "signature_token": signature_token,
+                    "ssl_verify": ssl_verify,
+                    "active": active,
+                },
+                self.integration_user_id,
+            )
+            return record["id"]
+
+    def add_trigger(
+        self,
+        name: str,
+        condition: Mapping[str, Any],
+        webhook_id: int,
+        *,
+        execution_condition_mode: str = "selective",
+        active: bool = True,
+    ) -> int:
+        with self._lock:
+            record = self._trigger_record(
+                {
+                    "name": name,
+                    "condition": dict(condition),
+                    "perform": {"notification.webhook": {"webhook_id": webhook_id}},
+                    "activator": "action",
+                    "execution_condition_mode": execution_condition_mode,
+                    "active": active,
+                },
+                self.integration_user_id,
+            )
+            return record["id"]
+
+    # ------------------------------------------------------------------ control API: events
+
+    def create_ticket(
+        self,
+        title: str,
+        customer_id: int,
+        group: str | int = "Support",
+        article_body: str = "Hello, we need help.",
+        article_type: str = "email",
+        created_at: datetime | str | None = None,
+        *,
+        by_user_id: int | None = None,
+        tags: Iterable[str] = (),
+        **attributes: Any,
+    ) -> int:
+        """A ticket with its first article, as a customer's email would create it; runs the
+        "create" triggers. ``attributes`` are ticket columns, relation names (``state``,
+        ``priority``) or custom attributes (created as executed attributes if unknown)."""
+        with self._lock:
+            group_id = self._resolve_group(group)
+            if customer_id not in self._users:
+                raise _not_found("User", customer_id)
+            actor = by_user_id or customer_id
+            if actor not in self._users:
+                raise _not_found("User", actor)
+            when = self._given_time(created_at)
+            _, custom = self._split_control_attributes("Ticket", attributes)
+            fields = self._ticket_changes(
+                {k: v for k, v in attributes.items() if k not in custom}, for_create=True
+            )
+            fields.update(custom)
+            article = self._article_params(
+                {
+                    "body": article_body,
+                    "type": article_type,
+                    "sender": "Customer",
+                    "subject": title,
+                    "internal": False,
+                },
+                actor,
+            )
+            ticket_id = self._create_ticket(title, customer_id, group_id, actor, when, fields)
+            article_id = self._insert_article(ticket_id, article, actor, when)[0]
+            for tag in tags:
+                self._tag_add(ticket_id, tag, touch=False)
+            self._run_triggers(ticket_id, "create", set(), article_id, actor)
+            return ticket_id
+
+    def update_ticket(
+        self, ticket_id: int, by_user_id: int = AGENT_USER_ID, **changes: Any
+    ) -> dict[str, Any]:
+        """An agent's edit (runs the "update" triggers if anything changed)."""
+        with self._lock:
+            if by_user_id not in self._users:
+                raise _not_found("User", by_user_id)
+            self._update_ticket(ticket_id, changes, by_user_id)
+            return self._ticket_view(self._ticket(ticket_id), names=True)
+
+    def add_article(
+        self,
+        ticket_id: int,
+        body: str,
+        type: str = "note",
+        internal: bool = False,
+        by_user_id: int = AGENT_USER_ID,
+        *,
+        sender: str | None = None,
+        subject: str | None = None,
+        content_type: str = "text/plain",
+    ) -> int:
+        """An article by a user; counts as a ticket update (runs the "update" triggers)."""
+        with self._lock:
+            self._ticket(ticket_id)
+            if by_user_id not in self._users:
+                raise _not_found("User", by_user_id)
+            params: dict[str, Any] = {
+                "body": body,
+                "type": type,
+                "internal": internal,
+                "content_type": content_type,
+            }
+            if sender is not None:
+                params["sender"] = sender
+            if subject is not None:
+                params["subject"] = subject
+            article = self._article_params(params, by_user_id)
+            article_id, changed = self._insert_article(ticket_id, article, by_user_id)
+            self._run_triggers(ticket_id, "update", changed, article_id, by_user_id)
+            return article_id
+
+    def add_time_accounting(
+        self,
+        ticket_id: int,
+        time_unit: float | str,
+        type_id: int | None = None,
+        *,
+        article_id: int | None = None,
+        by_user_id: int = AGENT_USER_ID,
+    ) -> int:
+        """Accounted time on a ticket (updates the ticket's ``time_unit`` total; no triggers)."""
+        with self._lock:
+            self._ticket(ticket_id)
+            return self._insert_time_accounting(
+                ticket_id, time_unit, type_id, article_id, by_user_id
+            )
+
+    def merge(self, ticket_id: int, into_id: int, by_user_id: int = AGENT_USER_ID) -> None:
+        """Merge a ticket into another: the source gets state "merged"."""
+        with self._lock:
+            self._merge(ticket_id, into_id, by_user_id)
+
+    def add_tag(self, ticket_id: int, tag: str) -> None:
+        with self._lock:
+            self._ticket(ticket_id)
+            self._tag_add(ticket_id, tag)
+
+    def remove_tag(self, ticket_id: int, tag: str) -> None:
+        with self._lock:
+            self._ticket(ticket_id)
+            self._tag_remove(ticket_id, tag)
+
+    # ------------------------------------------------------------------ control API: reading
+
+    def ticket(self, ticket_id: int) -> dict[str, Any]:
+        """The ticket as ``GET /tickets/{id}?expand=true`` shows it (ids and names)."""
+        with self._lock:
+            return self._ticket_view(self._ticket(ticket_id), names=True)
+
+    def tickets(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [self._ticket_view(t, names=True) for t in self._tickets.values()]
+
+    def organization(self, organization_id: int) -> dict[str, Any]:
+        with self._lock:
+            return self._organization_view(self._organization(organization_id), names=True)
+
+    def user(self, user_id: int) -> dict[str, Any]:
+        with self._lock:
+            return self._user_view(self._user(user_id), names=True)
+
+    def tags(self, ticket_id: int) -> list[str]:
+        with self._lock:
+            return list(self._tags.get(ticket_id, []))
+
+    def articles(self, ticket_id: int) -> list[dict[str, Any]]:
+        with self._lock:
+            self._ticket(ticket_id)
+            return [
+                self._article_view(self._articles[a], names=True)
+                for a in self._ticket_articles.get(ticket_id, [])
+            ]
+
+    def time_accountings(self, ticket_id: int) -> list[dict[str, Any]]:
+        with self._lock:
+            return [
+                copy.deepcopy(self._time_accountings[i])
+                for i in self._ticket_time.get(ticket_id, [])
+            ]
+
+    def object_attributes(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [copy.deepcopy(a) for a in self._attributes.values()]
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """Every REST request received, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Every webhook attempt made, oldest first."""
+        with self._lock:
+            return list(self._deliveries)
+
+    def wait_for_deliveries(self, timeout: float = 10.0) -> bool:
+        """Block until no delivery is queued, waiting for a retry, or in flight.
+        Returns False if that did not happen within ``timeout`` seconds."""
+        with self._wake:
+            return self._wake.wait_for(
+                lambda: not self._queue and self._in_flight == 0, timeout=timeout
+            )
+
+    # ------------------------------------------------------------------ control API: faults
+
+    def inject_fault(
+        self,
+        method: str | None,
+        path_regex: str,
+        *,
+        status: int | None = None,
+        times: int = 1,
+        retry_after: int | str | None = None,
+        delay: float = 0.0,
+        reset: bool = False,
+    ) -> None:
+        """The next ``times`` requests whose method matches (None or "*": any) and whose path
+        (without query) matches ``path_regex`` (re.search) sleep ``delay`` seconds, then
+        either reset the connection, answer ``status`` (with Zammad's error body and
+        ``Retry-After`` if given), or, with only a delay, are served normally."""
+        if status is None and not reset and delay <= 0:
+            raise ValueError("a fault needs a status, a delay or reset=True")
+        if status is not None and reset:
+            raise ValueError("a fault either answers a status or resets, not both")
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        fault = _Fault(
+            method=None if method in (None, "*") else method.upper(),
+            pattern=re.compile(path_regex),
+            status=status,
+            times=times,
+            retry_after=None if retry_after is None else str(retry_after),
+            delay=delay,
+            reset=reset,
+        )
+        with self._lock:
+            self._faults.append(fault)
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    # ------------------------------------------------------------------ seed data and ids
+
+    def _next(self, kind: str) -> int:
+        counter = self._ids.setdefault(kind, itertools.count(1))
+        return next(counter)
+
+    def _stamp(self) -> str:
+        """Now, strictly later than every earlier stamp, so updated_at always moves."""
+        now = self._clock()
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=UTC)
+        now = now.astimezone(UTC)
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        if self._last_stamp is not None and now <= self._last_stamp:
+            now = self._last_stamp + timedelta(milliseconds=1)
+        self._last_stamp = now
+        return _iso(now)
+
+    def _given_time(self, value: datetime | str | None) -> str:
+        if value is None:
+            return self._stamp()
+        moment = _parse_time(value)
+        if moment is None:
+            raise ValueError(f"not an ISO 8601 time: {value!r}")
+        return _iso(moment)
+
+    def _bump(self, ticket: dict[str, Any]) -> str:
+        """A new updated_at for a ticket: later than its last one even if a caller gave it a
+        created_at in the future (replayed events), so ``(id, updated_at)`` stays unique."""
+        now = self._stamp()
+        last = _parse_time(ticket["updated_at"])
+        if last is not None and _iso(last) >= now:
+            now = _iso(last + timedelta(milliseconds=1))
+        ticket["updated_at"] = now
+        return now
+
+    def _seed(self) -> None:
+        now = self._stamp()
+        for state_id, name in STATES.items():
+            self._states[state_id] = {
+                "id": state_id,
+                "name": name,
+                "active": True,
+                "default_create": state_id == 1,
+                "default_follow_up": state_id == 2,
+                "ignore_escalation": state_id != 1 and state_id != 2,
+                "note": None,
+                "created_by_id": SYSTEM_USER_ID,
+                "updated_by_id": SYSTEM_USER_ID,
+                "created_at": now,
+                "updated_at": now,
+            }
+        for priority_id, name in PRIORITIES.items():
+            self._priorities[priority_id] = {
+                "id": priority_id,
+                "name": name,
+                "default_create": priority_id == DEFAULT_PRIORITY_ID,
+                "ui_icon": None,
+                "ui_color": None,
+                "note": None,
+                "active": True,
+                "updated_by_id": SYSTEM_USER_ID,
+                "created_by_id": SYSTEM_USER_ID,
+                "created_at": now,
+                "updated_at": now,
+            }
+        self._insert_user("-", "", "", None, [])
+        self._users[SYSTEM_USER_ID]["login"] = "-"
+        self._insert_user("Entitlements", "Integration", "entitlements@example.com", None, [1, 2])
+        self._insert_user("Alex", "Agent", "agent@example.com", None, [2])
+        self._insert_group("Users")
+        self._insert_group("Support")
+
+    def _insert_user(
+        self,
+        firstname: str,
+        lastname: str,
+        email: str,
+        organization_id: int | None,
+        role_ids: list[int],
+    ) -> int:
+        login = email.lower()
+        if login and any(u["login"] == login for u in self._users.values()):
+            raise _unprocessable(f"Email address '{email}' is already used for another user.")
+        now = self._stamp()
+        user_id = self._next("user")
+        record: dict[str, Any] = dict.fromkeys(USER_COLUMNS)
+        record.update(
+            {
+                "id": user_id,
+                "organization_id": organization_id,
+                "login": login,
+                "firstname": firstname,
+                "lastname": lastname,
+                "email": email,
+                "image": None,
+                "vip": False,
+                "verified": False,
+                "active": True,
+                "note": "",
+                "login_failed": 0,
+                "out_of_office": False,
+                "preferences": {},
+                "source": None,
+                "created_by_id": SYSTEM_USER_ID,
+                "updated_by_id": SYSTEM_USER_ID,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        record.update(self._custom_defaults("User"))
+        self._users[user_id] = record
+        self._user_roles[user_id] = list(role_ids)
+        return user_id
+
+    def _insert_group(self, name: str) -> int:
+        now = self._stamp()
+        group_id = self._next("group")
+        self._groups[group_id] = {
+            "id": group_id,
+            "signature_id": None,
+            "email_address_id": None,
+            "name": name,
+            "assignment_timeout": None,
+            "follow_up_possible": "yes",
+            "follow_up_assignment": True,
+            "active": True,
+            "note": None,
+            "updated_by_id": SYSTEM_USER_ID,
+            "created_by_id": SYSTEM_USER_ID,
+            "created_at": now,
+            "updated_at": now,
+            **self._custom_defaults("Group"),
+        }
+        return group_id
+
+    # ------------------------------------------------------------------ lookups
+
+    def _ticket(self, ticket_id: int) -> dict[str, Any]:
+        ticket = self._tickets.get(ticket_id)
+        if ticket is None:
+            raise _not_found("Ticket", ticket_id)
+        return ticket
+
+    def _organization(self, organization_id: int) -> dict[str, Any]:
+        org = self._organizations.get(organization_id)
+        if org is None:
+            raise _not_found("Organization", organization_id)
+        return org
+
+    def _user(self, user_id: int) -> dict[str, Any]:
+        user = self._users.get(user_id)
+        if user is None:
+            raise _not_found("User", user_id)
+        return user
+
+    def _group_by_name(self, name: str) -> int | None:
+        return next((g["id"] for g in self._groups.values() if g["name"] == name), None)
+
+    def _resolve_group(self, group: str | int) -> int:
+        if isinstance(group, int):
+            if group not in self._groups:
+                raise _unprocessable(f"No such group id {group}")
+            return group
+        group_id = self._group_by_name(group)
+        if group_id is None:
+            raise _unprocessable(f"No lookup value found for 'group': {group!r}")
+        return group_id
+
+    def _login(self, user_id: int | None) -> str | None:
+        user = self._users.get(user_id) if user_id is not None else None
+        return user["login"] if user else None
+
+    def _is_agent(self, user_id: int) -> bool:
+        return bool({1, 2} & set(self._user_roles.get(user_id, [])))
+
+    def _lookup_relation(self, key: str, value: object) -> int | None:
+        """Zammad accepts names for relations (``"state": "open"``); unknown names are 422."""
+        column = TICKET_RELATION_NAMES[key]
+        if value is None and column == "organization_id":
+            return None
+        found: int | None = None
+        if key == "state":
+            found = next((i for i, n in STATES.items() if n == value), None)
+        elif key == "priority":
+            found = next((i for i, n in PRIORITIES.items() if n == value), None)
+        elif key == "group":
+            found = self._group_by_name(str(value))
+        elif key == "organization":
+            found = next(
+                (o["id"] for o in self._organizations.values() if o["name"] == value), None
+            )
+        else:
+            text = str(value).lower()
+            found = next(
+                (u["id"] for u in self._users.values() if text in (u["login"], u["email"])),
+                None,
+            )
+        if found is None:
+            raise _unprocessable(f"No lookup value found for '{key}': {value!r}")
+        return found
+
+    def _check_reference(self, column: str, value: object) -> int | None:
+        kind = TICKET_ID_COLUMNS[column]
+        if value is None:
+            if column == "organization_id":
+                return None
+            raise _unprocessable(f"{column} can't be blank")
+        record_id = _as_int(value, column)
+        table: Mapping[int, Any] = {
+            "group": self._groups,
+            "priority": self._priorities,
+            "state": self._states,
+            "organization": self._organizations,
+            "user": self._users,
+        }[kind]
+        if record_id not in table:
+            raise _unprocessable(f"{column} {record_id} does not exist")
+        return record_id
+
+    # ------------------------------------------------------------------ custom attributes
+
+    def _executed(self, object_name: str) -> dict[str, dict[str, Any]]:
+        return {
+            a["name"]: a
+            for a in self._attributes.values()
+            if a["object"] == object_name and not a["to_create"]
+        }
+
+    def _custom_defaults(self, object_name: str) -> dict[str, Any]:
+        return dict.fromkeys(self._executed(object_name))
+
+    def _records_of(self, object_name: str) -> Iterable[dict[str, Any]]:
+        return {
+            "Ticket": self._tickets,
+            "User": self._users,
+            "Organization": self._organizations,
+            "Group": self._groups,
+        }[object_name].values()
+
+    def _materialise(self, attribute: Mapping[str, Any]) -> None:
+        """After a migration the new column exists on every record, as null."""
+        for record in self._records_of(attribute["object"]):
+            record.setdefault(attribute["name"], None)
+
+    def _split_control_attributes(
+        self, object_name: str, attributes: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Split control-API keyword arguments into built-in columns and custom attributes,
+        creating missing custom attributes with a data type guessed from the value."""
+        builtin = {
+            "Ticket": set(TICKET_COLUMNS) | set(TICKET_RELATION_NAMES),
+            "User": set(USER_COLUMNS),
+            "Organization": set(ORGANIZATION_COLUMNS),
+            "Group": set(),
+        }[object_name]
+        columns: dict[str, Any] = {}
+        custom: dict[str, Any] = {}
+        for key, value in attributes.items():
+            if key in builtin:
+                columns[key] = value
+                continue
+            attribute = self._executed(object_name).get(key)
+            if attribute is None:
+                self.add_object_attribute(object_name, key, _guess_data_type(value))
+                attribute = self._executed(object_name)[key]
+            custom[key] = self._coerce_custom(attribute, value)
+        protected = columns.keys() & PROTECTED_COLUMNS
+        if protected and object_name != "Ticket":
+            raise ValueError(f"cannot set {', '.join(sorted(protected))}")
+        return columns, custom
+
+    def _coerce_custom(self, attribute: Mapping[str, Any], value: Any) -> Any:
+        """Cast a value the way the attribute's column type would, or refuse it (422)."""
+        name = attribute["name"]
+        data_type = attribute["data_type"]
+        option = attribute.get("data_option") or {}
+        if value is None:
+            return None
+        if data_type == "boolean":
+            return _as_bool(value, name)
+        if data_type == "integer":
+            if isinstance(value, bool) or not isinstance(value, int | str):
+                raise _unprocessable(f"{name} must be an integer, not {value!r}")
+            try:
+                number = int(value)
+            except ValueError as exc:
+                raise _unprocessable(f"{name} must be an integer, not {value!r}") from exc
+            low, high = option.get("min"), option.get("max")
+            if (low is not None and number < low) or (high is not None and number > high):
+                raise _unprocessable(f"{name} must be between {low} and {high}")
+            return number
+        if data_type == "date":
+            moment = _parse_time(value)
+            if moment is None:
+                raise _unprocessable(f"{name} must be a date (YYYY-MM-DD), not {value!r}")
+            return value[:10] if isinstance(value, str) else moment.date().isoformat()
+        if data_type == "datetime":
+            moment = _parse_time(value)
+            if moment is None:
+                raise _unprocessable(f"{name} must be an ISO 8601 time, not {value!r}")
+            return _iso(moment)  # stored as a timestamp: read back with ms and Z
+        if data_type in ("multiselect", "multi_tree_select"):
+            return [str(v) for v in _as_list(value)]
+        if isinstance(value, dict | list):
+            raise _unprocessable(f"{name} must be a string, not {value!r}")
+        text = _condition_text(value)
+        maxlength = option.get("maxlength")
+        if data_type == "input" and isinstance(maxlength, int) and len(text) > maxlength:
+            raise _unprocessable(f"{name} is too long (maximum is {maxlength} characters)")
+        return text
+
+    def _validate_new_attribute(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        object_name = params.get("object")
+        name = params.get("name")
+        data_type = params.get("data_type")
+        if object_name not in OBJECTS:
+            raise _unprocessable(f"Invalid object {object_name!r}")
+        if not isinstance(name, str) or not ATTRIBUTE_NAME.match(name):
+            raise _unprocessable(f"Name {name!r} may only contain a-z, 0-9 and _")
+        if not re.search(r"[a-z]", name):
+            raise _unprocessable(f"Name {name!r} needs at least one letter")
+        if name.endswith(("_id", "_ids")):
+            raise _unprocessable(f"Name {name!r} must not end with _id or _ids")
+        if name in RESERVED_NAMES:
+            raise _unprocessable(f"{name} is a reserved word")
+        builtin = {
+            "Ticket": TICKET_COLUMNS,
+            "User": USER_COLUMNS,
+            "Organization": ORGANIZATION_COLUMNS,
+            "Group": tuple(self._groups[1]),
+        }[object_name]
+        taken = any(
+            a["object"] == object_name and a["name"] == name for a in self._attributes.values()
+        )
+        if taken or name in builtin:
+            raise _unprocessable("already exists")
+        if data_type not in DATA_TYPES:
+            raise _unprocessable(f"Invalid data_type {data_type!r}")
+        display = params.get("display")
+        if not isinstance(display, str) or not display.strip():
+            raise _unprocessable("display can't be blank")
+        data_option = self._checked_data_option(data_type, params.get("data_option"))
+        now = self._stamp()
+        return {
+            "id": self._next("attribute"),
+            "name": name,
+            "object": object_name,
+            "object_lookup_id": OBJECTS[object_name],
+            "display": display,
+            "data_type": data_type,
+            "data_option": data_option,
+            "data_option_new": {},
+            "editable": True,
+            "active": bool(params.get("active", True)),
+            "screens": copy.deepcopy(params.get("screens") or {}),
+            "to_create": True,
+            "to_migrate": False,
+            "to_delete": False,
+            "to_config": False,
+            "position": 1550,  # Zammad's controller places API-created attributes here
+            "created_by_id": self.integration_user_id,
+            "updated_by_id": self.integration_user_id,
+            "created_at": now,
+            "updated_at": now,
+        }
+
+    @staticmethod
+    def _checked_data_option(data_type: str, given: object) -> dict[str, Any]:
+        """Fill in what Zammad's controller fills in, then apply its per-type requirements."""
+        if given is not None and not isinstance(given, dict):
+            raise _unprocessable("data_option must be an object")
+        option = copy.deepcopy(given) if given else {}
+        if "default" not in option:
+            option["default"] = "" if data_type in ("input", "select", "tree_select") else None
+        option.setdefault("null", True)
+        if not isinstance(option.get("options"), dict | list):
+            option["options"] = {}
+        if not isinstance(option.get("relation"), str):
+            option["relation"] = ""
+        problems: list[str] = []
+        if data_type == "input":
+            if option.get("type") not in INPUT_TYPES:
+                problems.append("data_option.type must be one of " + ", ".join(sorted(INPUT_TYPES)))
+            if not isinstance(option.get("maxlength"), int):
+                problems.append("data_option.maxlength must be an integer")
+        elif data_type == "integer":
+            problems += [f"data_option.{k} is required" for k in ("min", "max") if k not in option]
+        elif data_type == "datetime":
+            problems += [
+                f"data_option.{k} is required"
+                for k in ("future", "past", "diff")
+                if k not in option
+            ]
+        elif data_type == "date" and "diff" not in option:
+            problems.append("data_option.diff is required")
+        if problems:
+            raise _unprocessable("; ".join(problems))
+        return option
+
+    # ------------------------------------------------------------------ views
+
+    def _ticket_view(self, ticket: Mapping[str, Any], *, names: bool) -> dict[str, Any]:
+        view = copy.deepcopy(dict(ticket))
+        ticket_id = ticket["id"]
+        view["article_ids"] = list(self._ticket_articles.get(ticket_id, []))
+        view["ticket_time_accounting_ids"] = list(self._ticket_time.get(ticket_id, []))
+        if names:
+            organization = self._organizations.get(ticket["organization_id"])
+            view.update(
+                {
+                    "state": STATES[ticket["state_id"]],
+                    "group": self._groups[ticket["group_id"]]["name"],
+                    "priority": PRIORITIES[ticket["priority_id"]],
+                    "owner": self._login(ticket["owner_id"]),
+                    "customer": self._login(ticket["customer_id"]),
+                    "organization": organization["name"] if organization else None,
+                    "created_by": self._login(ticket["created_by_id"]),
+                    "updated_by": self._login(ticket["updated_by_id"]),
+                    "create_article_type": ARTICLE_TYPES.get(ticket["create_article_type_id"]),
+                    "create_article_sender": ARTICLE_SENDERS.get(
+                        ticket["create_article_sender_id"]
+                    ),
+                    "ticket_time_accounting": [],  # time accountings have no name
+                }
+            )
+        return view
+
+    def _user_view(self, user: Mapping[str, Any], *, names: bool) -> dict[str, Any]:
+        view = copy.deepcopy(dict(user))
+        user_id = user["id"]
+        role_ids = list(self._user_roles.get(user_id, []))
+        groups = {str(g): ["full"] for g in self._groups} if self._is_agent(user_id) else {}
+        view.update(
+            {
+                "role_ids": role_ids,
+                "organization_ids": [],
+                "group_ids": groups,
+                "authorization_ids": [],
+            }
+        )
+        if names:
+            organization = self._organizations.get(user["organization_id"])
+            view.update(
+                {
+                    "organization": organization["name"] if organization else None,
+                    "organizations": [],
+                    "roles": [ROLES[r] for r in role_ids],
+                    "groups": {self._groups[int(g)]["name"]: a for g, a in groups.items()},
+                    "authorizations": [],
+                    "created_by": self._login(user["created_by_id"]),
+                    "updated_by": self._login(user["updated_by_id"]),
+                }
+            )
+        return view
+
+    def _organization_view(self, org: Mapping[str, Any], *, names: bool) -> dict[str, Any]:
+        view = copy.deepcopy(dict(org))
+        members = [u["id"] for u in self._users.values() if u["organization_id"] == org["id"]]
+        view["member_ids"] = members
+        if names:
+            view["members"] = [self._login(m) for m in members]
+            view["created_by"] = self._login(org["created_by_id"])
+            view["updated_by"] = self._login(org["updated_by_id"])
+        return view
+
+    def _group_view(self, group: Mapping[str, Any], *, names: bool) -> dict[str, Any]:
+        view = copy.deepcopy(dict(group))
+        user_ids = [u for u in self._users if self._is_agent(u)]
+        view["user_ids"] = user_ids
+        if names:
+            view["users"] = [self._login(u) for u in user_ids]
+            view["created_by"] = self._login(group["created_by_id"])
+            view["updated_by"] = self._login(group["updated_by_id"])
+        return view
+
+    def _simple_view(self, record: Mapping[str, Any], *, names: bool) -> dict[str, Any]:
+        view = copy.deepcopy(dict(record))
+        if names:
+            view["created_by"] = self._login(record["created_by_id"])
+            view["updated_by"] = self._login(record["updated_by_id"])
+        return view
+
+    def _article_view(self, article: Mapping[str, Any], *, names: bool) -> dict[str, Any]:
+        view = copy.deepcopy(dict(article))
+        view["attachments"] = []
+        if names:
+            view.update(
+                {
+                    "type": ARTICLE_TYPES[article["type_id"]],
+                    "sender": ARTICLE_SENDERS[article["sender_id"]],
+                    "created_by": self._login(article["created_by_id"]),
+                    "updated_by": self._login(article["updated_by_id"]),
+                    "origin_by": self._login(article["origin_by_id"]),
+                }
+            )
+        return view
+
+    # ------------------------------------------------------------------ webhook payload
+
+    def _user_payload(self, user_id: int | None) -> dict[str, Any]:
+        user = self._users.get(user_id) if user_id is not None else None
+        if user is None:
+            return {}
+        view = self._user_view(user, names=True)
+        return _sorted({k: v for k, v in view.items() if k not in USER_PAYLOAD_HIDDEN})
+
+    def _payload(self, ticket_id: int, article_id: int | None) -> dict[str, Any]:
+        """Zammad's default payload: the ticket with names, associations as nested objects."""
+        ticket = self._tickets[ticket_id]
+        view = self._ticket_view(ticket, names=True)
+        for key in ("owner", "customer", "created_by", "updated_by"):
+            view[key] = self._user_payload(ticket[f"{key}_id"])
+        organization = self._organizations.get(ticket["organization_id"])
+        view["organization"] = (
+            _sorted(self._organization_view(organization, names=True)) if organization else {}
+        )
+        view["priority"] = _sorted(
+            self._simple_view(self._priorities[ticket["priority_id"]], names=True)
+        )
+        view["group"] = _sorted(self._group_view(self._groups[ticket["group_id"]], names=True))
+        article: dict[str, Any] = {}
+        if article_id is not None and article_id in self._articles:
+            record = self._articles[article_id]
+            article = self._article_view(record, names=True)
+            article["created_by"] = self._user_payload(record["created_by_id"])
+            article["updated_by"] = self._user_payload(record["updated_by_id"])
+            accounted = [
+                Decimal(t["time_unit"])
+                for t in self._time_accountings.values()
+                if t["ticket_article_id"] == article_id
+            ]
+            article["accounted_time"] = float(sum(accounted)) if accounted else 0
+            article = _sorted(article)
+        return {"ticket": _sorted(view), "article": article}
+
+    # ------------------------------------------------------------------ ticket writes
+
+    def _ticket_changes(
+        self, params: Mapping[str, Any], *, for_create: bool = False
+    ) -> dict[str, Any]:
+        """Validate a partial ticket update; returns column -> new value. Raises 422."""
+        changes: dict[str, Any] = {}
+        custom = self._executed("Ticket")
+        for key, value in params.items():
+            if key in TICKET_RELATION_NAMES and not isinstance(value, int):
+                changes[TICKET_RELATION_NAMES[key]] = self._lookup_relation(key, value)
+            elif key in TICKET_READ_ONLY:
+                continue  # Zammad drops these (number, tags, timestamps, read-only names)
+            elif key in TICKET_ID_COLUMNS or key in TICKET_RELATION_NAMES:
+                column = TICKET_RELATION_NAMES.get(key, key)
+                changes[column] = self._check_reference(column, value)
+            elif key == "title":
+                if not isinstance(value, str) or not value.strip():
+                    raise _unprocessable("Title can't be blank")
+                changes[key] = value
+            elif key == "preferences":
+                if not isinstance(value, dict):
+                    raise _unprocessable("preferences must be an object")
+                changes[key] = value  # merged on apply, as Zammad does
+            elif key in TICKET_TIME_COLUMNS:
+                moment = _parse_time(value)
+                if value is not None and moment is None:
+                    raise _unprocessable(f"{key} must be an ISO 8601 time, not {value!r}")
+                changes[key] = _iso(moment) if moment else None
+            elif key == "time_unit":
+                changes[key] = None if value is None else _decimal_string(value)
+            elif key in TICKET_WRITABLE:
+                changes[key] = value
+            elif key in custom:
+                changes[key] = self._coerce_custom(custom[key], value)
+            elif key == "article" and not for_create:
+                continue  # handled by the caller
+            else:
+                raise _unprocessable(f"unknown attribute '{key}' for Ticket.")
+        return changes
+
+    def _create_ticket(
+        self,
+        title: str,
+        customer_id: int,
+        group_id: int,
+        actor: int,
+        when: str,
+        fields: Mapping[str, Any],
+    ) -> int:
+        ticket_id = self._next("ticket")
+        ticket: dict[str, Any] = dict.fromkeys(TICKET_COLUMNS)
+        ticket.update(self._custom_defaults("Ticket"))
+        ticket.update(
+            {
+                "id": ticket_id,
+                "number": str(10000 + ticket_id),
+                "title": title,
+                "group_id": group_id,
+                "priority_id": DEFAULT_PRIORITY_ID,
+                "state_id": 1,
+                "owner_id": SYSTEM_USER_ID,
+                "customer_id": customer_id,
+                "organization_id": self._users[customer_id]["organization_id"],
+                "article_count": 0,
+                "preferences": {},
+                "created_by_id": actor,
+                "updated_by_id": actor,
+                "created_at": when,
+                "updated_at": when,
+            }
+        )
+        for key, value in fields.items():
+            if key == "preferences":
+                ticket["preferences"].update(value)
+            else:
+                ticket[key] = value
+        if "customer_id" in fields and "organization_id" not in fields:
+            ticket["organization_id"] = self._users[ticket["customer_id"]]["organization_id"]
+        if ticket["state_id"] in CLOSED_STATES:
+            ticket["close_at"] = when
+        self._tickets[ticket_id] = ticket
+        self._ticket_articles[ticket_id] = []
+        self._ticket_time[ticket_id] = []
+        self._tags[ticket_id] = []
+        return ticket_id
+
+    def _apply_changes(
+        self, ticket: dict[str, Any], changes: Mapping[str, Any], actor: int
+    ) -> set[str]:
+        """Write validated changes; returns the attributes that actually changed."""
+        changes = dict(changes)
+        if "preferences" in changes:
+            changes["preferences"] = {**ticket["preferences"], **changes["preferences"]}
+        if (
+            "customer_id" in changes
+            and "organization_id" not in changes
+            and changes["customer_id"] != ticket["customer_id"]
+        ):
+            changes["organization_id"] = self._users[changes["customer_id"]]["organization_id"]
+        changed = {k for k, v in changes.items() if ticket.get(k) != v}
+        if not changed:
+            return changed  # Rails saves nothing: no updated_at bump, no triggers
+        now = self._bump(ticket)
+        for key in changed:
+            ticket[key] = changes[key]
+        if "state_id" in changed and ticket["state_id"] in CLOSED_STATES and not ticket["close_at"]:
+            ticket["close_at"] = now
+            changed.add("close_at")
+        if "owner_id" in changed:
+            ticket["last_owner_update_at"] = now
+        if ticket["updated_by_id"] != actor:
+            changed.add("updated_by_id")
+        ticket["updated_by_id"] = actor
+        changed.add("updated_at")
+        return changed
+
+    def _update_ticket(self, ticket_id: int, params: Mapping[str, Any], actor: int) -> None:
+        ticket = self._ticket(ticket_id)
+        changes = self._ticket_changes(params)
+        article = None
+        if params.get("article"):
+            if not isinstance(params["article"], dict):
+                raise _unprocessable("article must be an object")
+            article = self._article_params(params["article"], actor)
+        changed = self._apply_changes(ticket, changes, actor)
+        article_id = None
+        if article is not None:
+            article_id, article_changed = self._insert_article(ticket_id, article, actor)
+            changed |= article_changed
+        if changed or article_id is not None:
+            self._run_triggers(ticket_id, "update", changed, article_id, actor)
+
+    def _article_params(self, params: Mapping[str, Any], actor: int) -> dict[str, Any]:
+        """Validate an article; returns the fields of the record to insert. Raises 422."""
+        type_name = params.get("type")
+        if type_name is None and params.get("type_id") is not None:
+            type_name = ARTICLE_TYPES.get(_as_int(params["type_id"], "type_id"))
+        type_name = type_name or "note"
+        type_id = next((i for i, n in ARTICLE_TYPES.items() if n == type_name), None)
+        if type_id is None:
+            raise _unprocessable(f"No lookup value found for 'type': {type_name!r}")
+        sender_name = params.get("sender")
+        if sender_name is None and params.get("sender_id") is not None:
+            sender_name = ARTICLE_SENDERS.get(_as_int(params["sender_id"], "sender_id"))
+        sender_name = sender_name or ("Agent" if self._is_agent(actor) else "Customer")
+        sender_id = next((i for i, n in ARTICLE_SENDERS.items() if n == sender_name), None)
+        if sender_id is None:
+            raise _unprocessable(f"No lookup value found for 'sender': {sender_name!r}")
+        body = params.get("body", "")
+        if not isinstance(body, str):
+            raise _unprocessable("body must be a string")
+        author = self._users[actor]
+        origin_by_id = params.get("origin_by_id")
+        if origin_by_id is not None:
+            origin_by_id = _as_int(origin_by_id, "origin_by_id")
+            self._user(origin_by_id)
+        time_unit = params.get("time_unit")
+        return {
+            "type_id": type_id,
+            "sender_id": sender_id,
+            "from": params.get("from")
+            or f"{author['firstname']} {author['lastname']}".strip()
+            or author["login"],
+            "to": params.get("to"),
+            "cc": params.get("cc"),
+            "subject": params.get("subject"),
+            "reply_to": None,
+            "message_id": None,
+            "message_id_md5": None,
+            "in_reply_to": None,
+            "content_type": params.get("content_type") or "text/plain",
+            "references": None,
+            "body": body,
+            "internal": _as_bool(params.get("internal", False), "internal"),
+            "preferences": {},
+            "origin_by_id": origin_by_id,
+            "time_unit": None if time_unit in (None, "") else _decimal_string(time_unit),
+        }
+
+    def _insert_article(
+        self, ticket_id: int, params: Mapping[str, Any], actor: int, when: str | None = None
+    ) -> tuple[int, set[str]]:
+        """Store an article and update its ticket the way Zammad's article observers do;
+        returns the article id and the ticket attributes that changed."""
+        ticket = self._tickets[ticket_id]
+        before = dict(ticket)
+        when = when or self._bump(ticket)
+        article_id = self._next("article")
+        fields = {k: v for k, v in params.items() if k != "time_unit"}
+        record: dict[str, Any] = dict.fromkeys(ARTICLE_COLUMNS)
+        record.update(fields)
+        record.update(
+            {
+                "id": article_id,
+                "ticket_id": ticket_id,
+                "created_by_id": actor,
+                "updated_by_id": actor,
+                "created_at": when,
+                "updated_at": when,
+            }
+        )
+        self._articles[article_id] = record
+        self._ticket_articles[ticket_id].append(article_id)
+        if params.get("time_unit") is not None:
+            self._insert_time_accounting(ticket_id, params["time_unit"], None, article_id, actor)
+
+        ticket["article_count"] = (ticket["article_count"] or 0) + 1
+        if ticket["create_article_type_id"] is None:
+            ticket["create_article_type_id"] = record["type_id"]
+            ticket["create_article_sender_id"] = record["sender_id"]
+        sender = ARTICLE_SENDERS[record["sender_id"]]
+        if sender == "Customer":
+            ticket["last_contact_at"] = when
+            ticket["last_contact_customer_at"] = when
+        elif sender == "Agent" and not record["internal"] and record["type_id"] != 10:
+            # an agent's public communication answers the customer (note is no communication)
+            ticket["last_contact_at"] = when
+            ticket["last_contact_agent_at"] = when
+            if ticket["first_response_at"] is None:
+                ticket["first_response_at"] = when
+        ticket["updated_by_id"] = actor
+        changed = {k for k, v in ticket.items() if before.get(k) != v}
+        return article_id, changed
+
+    def _insert_time_accounting(
+        self,
+        ticket_id: int,
+        time_unit: object,
+        type_id: int | None,
+        article_id: int | None,
+        actor: int,
+    ) -> int:
+        now = self._stamp()
+        record_id = self._next("time_accounting")
+        self._time_accountings[record_id] = {
+            "id": record_id,
+            "ticket_id": ticket_id,
+            "ticket_article_id": article_id,
+            "time_unit": _decimal_string(time_unit),
+            "type_id": type_id,
+            "created_by_id": actor,
+            "created_at": now,
+            "updated_at": now,
+        }
+        self._ticket_time[ticket_id].append(record_id)
+        total = sum(
+            Decimal(self._time_accountings[i]["time_unit"]) for i in self._ticket_time[ticket_id]
+        )
+        ticket = self._tickets[ticket_id]
+        ticket["time_unit"] = _decimal_string(total)
+        self._bump(ticket)
+        return record_id
+
+    def _merge(self, ticket_id: int, into_id: int, actor: int) -> None:
+        self._ticket(into_id)
+        ticket = self._ticket(ticket_id)
+        if ticket_id == into_id:
+            raise _unprocessable("Can't merge a ticket into itself")
+        if ticket["state_id"] == 5:
+            raise _unprocessable("Ticket is already merged")
+        changed = self._apply_changes(ticket, {"state_id": 5}, actor)
+        self._run_triggers(ticket_id, "update", changed, None, actor)
+
+    def _normal_tag(self, tag: object) -> str:
+        if not isinstance(tag, str) or not tag.strip():
+            raise _unprocessable("tag can't be blank")
+        return tag.strip()
+
+    def _tag_add(self, ticket_id: int, tag: object, *, touch: bool = True) -> None:
+        name = self._normal_tag(tag)
+        tags = self._tags[ticket_id]
+        if name.lower() in (t.lower() for t in tags):
+            return
+        tags.append(name)
+        if touch:  # tag changes touch the ticket (updated_at only) but run no triggers
+            self._bump(self._tickets[ticket_id])
+
+    def _tag_remove(self, ticket_id: int, tag: object) -> None:
+        name = self._normal_tag(tag).lower()
+        tags = self._tags[ticket_id]
+        kept = [t for t in tags if t.lower() != name]
+        if len(kept) != len(tags):
+            self._tags[ticket_id] = kept
+            self._bump(self._tickets[ticket_id])
+
+    # ------------------------------------------------------------------ triggers
+
+    def _run_triggers(
+        self,
+        ticket_id: int,
+        action: str,
+        changed: set[str],
+        article_id: int | None,
+        actor: int,
+    ) -> None:
+        """Evaluate action triggers in name order; matching ones enqueue their webhook."""
+        ticket = self._tickets[ticket_id]
+        article = self._articles.get(article_id) if article_id is not None else None
+        triggers = sorted(
+            (t for t in self._triggers.values() if t["active"] and t["activator"] == "action"),
+            key=lambda t: t["name"],
+        )
+        for trigger in triggers:
+            if not self._condition_matches(trigger, ticket, action, changed, article, actor):
+                continue
+            perform = trigger.get("perform") or {}
+            webhook = perform.get("notification.webhook") or {}
+            for webhook_id in _as_list(webhook.get("webhook_id")):
+                if str(webhook_id).isdigit():
+                    self._enqueue(
+                        _Job(
+                            delivery_id=str(uuid.uuid4()),
+                            trigger_id=trigger["id"],
+                            webhook_id=int(webhook_id),
+                            ticket_id=ticket_id,
+                            article_id=article_id,
+                        )
+                    )
+
+    def _condition_matches(
+        self,
+        trigger: Mapping[str, Any],
+        ticket: Mapping[str, Any],
+        action: str,
+        changed: set[str],
+        article: Mapping[str, Any] | None,
+        actor: int,
+    ) -> bool:
+        condition = trigger.get("condition") or {}
+        attributes: set[str] = set()
+        for key, rule in condition.items():
+            if not isinstance(rule, dict):
+                continue
+            operator = rule.get("operator")
+            if key == "ticket.action":
+                hit = action in [str(v) for v in _as_list(rule.get("value"))]
+                if operator == "is" and not hit:
+                    return False
+                if operator == "is not" and hit:
+                    return False
+                continue
+            scope, _, name = key.partition(".")
+            if scope == "ticket" and name == "tags":
+                if not self._tags_condition(operator, rule.get("value"), ticket["id"]):
+                    return False
+                attributes.add(name)
+                continue
+            if scope == "ticket" and name in ticket:
+                actual = ticket[name]
+                attributes.add(name)
+            elif scope == "article" and article is None:
+                return False  # article conditions need a new article
+            elif scope == "article" and name in article:
+                actual = article[name]
+            else:
+                continue  # unknown keys are ignored, as the spec of this stand-in says
+            verdict = _rule_matches(operator, rule, actual, actor)
+            if verdict is False:
+                return False
+        if action == "update" and trigger.get("execution_condition_mode") == "selective":
+            # selective: a condition attribute changed, or an article was added
+            return article is not None or bool(attributes & changed)
+        return True
+
+    def _tags_condition(self, operator: object, value: object, ticket_id: int) -> bool:
+        wanted = {t.strip().lower() for t in str(value or "").split(",") if t.strip()}
+        if isinstance(value, list):
+            wanted = {str(t).strip().lower() for t in value}
+        have = {t.lower() for t in self._tags.get(ticket_id, [])}
+        if operator == "contains all":
+            return wanted <= have
+        if operator == "contains one":
+            return bool(wanted & have)
+        if operator == "contains all not":
+            return not wanted <= have
+        if operator == "contains one not":
+            return not wanted & have
+        return True
+
+    # ------------------------------------------------------------------ webhook sender
+
+    def _enqueue(self, job: _Job, due: float | None = None) -> None:
+        heapq.heappush(self._queue, (due or time.monotonic(), next(self._queue_seq), job))
+        self._wake.notify_all()
+
+    def _sender_loop(self) -> None:
+        while True:
+            with self._wake:
+                while not self._stopping:
+                    wait = self._queue[0][0] - time.monotonic() if self._queue else None
+                    if wait is not None and wait <= 0:
+                        break
+                    self._wake.wait(wait)
+                if self._stopping:
+                    return
+                _, _, job = heapq.heappop(self._queue)
+                self._in_flight += 1
+                result = None
+                try:
+                    request = self._prepare_delivery(job)
+                except Exception:
+                    log.exception("zammad stand-in: building webhook payload failed")
+                    request = None
+            try:
+                result = self._post(request) if request is not None else None
+            finally:
+                with self._wake:
+                    if result is not None and request is not None and not self._stopping:
+                        self._record_delivery(job, request, *result)
+                    self._in_flight -= 1
+                    self._wake.notify_all()
+
+    def _prepare_delivery(self, job: _Job) -> dict[str, Any] | None:
+        """Build the request now, from current state (a retry carries newer ticket data).
+        None when Zammad's job would abort: webhook gone or inactive, trigger or ticket gone."""
+        webhook = self._webhooks.get(job.webhook_id)
+        trigger = self._triggers.get(job.trigger_id)
+        if webhook is None or not webhook["active"] or trigger is None:
+            log.info("zammad stand-in: delivery %s aborted (webhook inactive)", job.delivery_id)
+            return None
+        if job.ticket_id not in self._tickets:
+            return None
+        body = ruby_json(self._payload(job.ticket_id, job.article_id))
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": "Zammad User Agent",
+            "X-Zammad-Trigger": trigger["name"],
+            "X-Zammad-Delivery": job.delivery_id,
+        }
+        token = webhook.get("signature_token")
+        if token:
+            digest = hmac.new(token.encode("utf-8"), body, hashlib.sha1).hexdigest()
+            headers["X-Hub-Signature"] = f"sha1={digest}"
+        if webhook.get("bearer_token"):
+            headers["Authorization"] = f"Bearer {webhook['bearer_token']}"
+        auth = None
+        if webhook.get("basic_auth_username") and webhook.get("basic_auth_password"):
+            auth = (webhook["basic_auth_username"], webhook["basic_auth_password"])
+        return {
+            "url": webhook["endpoint"],
+            "body": body,
+            "headers": headers,
+            "verify": bool(webhook.get("ssl_verify", True)),
+            "auth": auth,
+            "trigger": trigger["name"],
+        }
+
+    def _post(self, request: Mapping[str, Any]) -> tuple[float, int | None, str | None]:
+        started = time.monotonic()
+        session = self._session
+        if session is None:
+            return started, None, "stand-in not started"
+        # header values as bytes: trigger names may hold non-Latin-1 characters
+        headers = {k: v.encode("utf-8") for k, v in request["headers"].items()}
+        timeout = (
+            max(OPEN_TIMEOUT_S * self.time_scale, MIN_OPEN_TIMEOUT_S),
+            READ_TIMEOUT_S * self.time_scale,
+        )
+        try:
+            response = session.post(
+                request["url"],
+                data=request["body"],
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,  # Zammad does not follow redirects: a 3xx is a failure
+                verify=request["verify"],
+                auth=request["auth"],
+            )
+        except requests.RequestException as exc:
+            return started, None, f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # never let the sender thread die
+            log.exception("zammad stand-in: webhook POST failed unexpectedly")
+            return started, None, f"{type(exc).__name__}: {exc}"
+        with response:
+            status = response.status_code
+        if 200 <= status < 300:
+            return started, status, None
+        return started, status, f"HTTP {status}"
+
+    def _record_delivery(
+        self,
+        job: _Job,
+        request: Mapping[str, Any],
+        started: float,
+        status: int | None,
+        error: str | None,
+    ) -> None:
+        self._deliveries.append(
+            Delivery(
+                delivery_id=job.delivery_id,
+                trigger=request["trigger"],
+                webhook_id=job.webhook_id,
+                ticket_id=job.ticket_id,
+                article_id=job.article_id,
+                attempt=job.attempt,
+                status=status,
+                error=error,
+                body=request["body"],
+                headers=dict(request["headers"]),
+                started_at=started,
+            )
+        )
+        if error is not None and job.attempt < MAX_ATTEMPTS:
+            wait = job.attempt * RETRY_WAIT_S * self.time_scale
+            retry = _Job(
+                delivery_id=job.delivery_id,
+                trigger_id=job.trigger_id,
+                webhook_id=job.webhook_id,
+                ticket_id=job.ticket_id,
+                article_id=job.article_id,
+                attempt=job.attempt + 1,
+            )
+            self._enqueue(retry, time.monotonic() + wait)
+        elif error is not None:
+            log.warning(
+                "zammad stand-in: delivery %s failed %d times, giving up",
+                job.delivery_id,
+                MAX_ATTEMPTS,
+            )
+
+    # ------------------------------------------------------------------ HTTP entry point
+
+    def _handle(self, method: str, target: str, headers: Any, raw: bytes) -> _Reply | None:
+        """Answer one request; None means: reset the connection without answering."""
+        parts = urlsplit(target)
+        path = parts.path
+        body: Any = None
+        body_error = False
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body_error = True
+        fault = self._take_fault(method, path)
+        if fault is not None:
+            if fault.delay > 0:
+                time.sleep(fault.delay)
+            if fault.reset:
+                self._log_request(method, parts, None, body, "reset")
+                return None
+            if fault.status is not None:
+                reply = _error_reply(fault.status, fault.retry_after)
+                self._log_request(method, parts, fault.status, body, fault.describe())
+                return reply
+        reply = self._dispatch(method, parts.path, parts.query, headers, body, body_error)
+        self._log_request(method, parts, reply.status, body, fault.describe() if fault else None)
+        return reply
+
+    def _take_fault(self, method: str, path: str) -> _Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.method not in (None, method.upper()) or not fault.pattern.search(path):
+                    continue
+                fault.times -= 1
+                if fault.times <= 0:
+                    self._faults.remove(fault)
+                return fault
+        return None
+
+    def _log_request(
+        self, method: str, parts: Any, status: int | None, body: Any, fault: str | None
+    ) -> None:
+        with self._lock:
+            self._requests.append(
+                RequestRecord(method, parts.path, parts.query, status, copy.deepcopy(body), fault)
+            )
+
+    def _dispatch(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        headers: Any,
+        body: Any,
+        body_error: bool,
+    ) -> _Reply:
+        if not path.startswith(API_PREFIX):
+            return _json_reply(404, _no_route(method, path))
+        expected = f"Token token={self.token}"
+        given = headers.get("Authorization") or ""
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            return _json_reply(
+                401,
+                {"error": "authentication failed", "error_human": "Authentication failed"},
+                [("X-Failure", "Authentication failed")],
+            )
+        if body_error:
+            return _json_reply(400, {"error": "Bad Request", "error_human": "Invalid JSON body"})
+        relative = path[len(API_PREFIX) :].rstrip("/")
+        request = _Req(
+            method, path, parse_qs(query, keep_blank_values=True), body, self.integration_user_id
+        )
+        for route_method, pattern, handler in self._routes:
+            match = pattern.fullmatch(relative)
+            if match is None or route_method != method:
+                continue
+            try:
+                with self._lock:
+                    status, result = handler(request, *match.groups())
+            except ApiError as exc:
+                return _json_reply(exc.status, exc.body())
+            except Exception:
+                log.exception("zammad stand-in: %s %s failed", method, path)
+                return _json_reply(500, {"error": "Internal Server Error"})
+            return _json_reply(status, result)
+        return _json_reply(404, _no_route(method, path))
+
+    def _build_routes(
+        self,
+    ) -> list[tuple[str, re.Pattern[str], Callable[..., tuple[int, Any]]]]:
+        table: list[tuple[str, str, Callable[..., tuple[int, Any]]]] = [
+            ("GET", r"users/me", self._r_users_me),
+            ("GET", r"users", self._r_users_index),
+            ("GET", r"users/search", self._r_users_search),
+            ("GET", r"users/(\d+)", self._r_users_show),
+            ("GET", r"organizations", self._r_organizations_index),
+            ("GET", r"organizations/search", self._r_organizations_search),
+            ("GET", r"organizations/(\d+)", self._r_organizations_show),
+            ("PUT", r"organizations/(\d+)", self._r_organizations_update),
+            ("GET", r"groups", self._r_groups_index),
+            ("GET", r"groups/(\d+)", self._r_groups_show),
+            ("GET", r"ticket_states", self._r_states_index),
+            ("GET", r"ticket_priorities", self._r_priorities_index),
+            ("GET", r"roles", self._r_roles_index),
+            ("GET", r"tickets", self._r_tickets_index),
+            ("POST", r"tickets", self._r_tickets_create),
+            ("GET", r"tickets/search", self._r_tickets_search),
+            ("GET", r"tickets/(\d+)", self._r_tickets_show),
+            ("PUT", r"tickets/(\d+)", self._r_tickets_update),
+            ("GET", r"tickets/(\d+)/time_accountings", self._r_time_index),
+            ("POST", r"tickets/(\d+)/time_accountings", self._r_time_create),
+            ("PUT", r"ticket_merge/(\d+)/([^/]+)", self._r_ticket_merge),
+            ("GET", r"tags", self._r_tags_list),
+            ("POST", r"tags/add", self._r_tags_add),
+            ("DELETE", r"tags/remove", self._r_tags_remove),
+            ("POST", r"ticket_articles", self._r_articles_create),
+            ("GET", r"ticket_articles/(\d+)", self._r_articles_show),
+            ("GET", r"ticket_articles/by_ticket/(\d+)", self._r_articles_by_ticket),
+            ("GET", r"object_manager_attributes", self._r_attributes_index),
+            ("POST", r"object_manager_attributes", self._r_attributes_create),
+            ("GET", r"object_manager_attributes/(\d+)", self._r_attributes_show),
+            ("PUT", r"object_manager_attributes/(\d+)", self._r_attributes_update),
+            ("POST", r"object_manager_attributes_execute_migrations", self._r_migrations),
+            ("GET", r"webhooks", self._r_webhooks_index),
+            ("POST", r"webhooks", self._r_webhooks_create),
+            ("GET", r"webhooks/(\d+)", self._r_webhooks_show),
+            ("PUT", r"webhooks/(\d+)", self._r_webhooks_update),
+            ("GET", r"triggers", self._r_triggers_index),
+            ("POST", r"triggers", self._r_triggers_create),
+            ("GET", r"triggers/(\d+)", self._r_triggers_show),
+            ("PUT", r"triggers/(\d+)", self._r_triggers_update),
+        ]
+        return [(m, re.compile(p), h) for m, p, h in table]
+
+    # ------------------------------------------------------------------ routes: users & co
+
+    def _r_users_me(self, req: _Req) -> tuple[int, Any]:
+        return 200, self._user_view(self._user(req.user_id), names=req.expand)
+
+    def _r_users_index(self, req: _Req) -> tuple[int, Any]:
+        users = _page(list(self._users.values()), req, default=100, maximum=500)
+        return 200, [self._user_view(u, names=req.expand) for u in users]
+
+    def _r_users_search(self, req: _Req) -> tuple[int, Any]:
+        term = (req.arg("query") or "").strip().lower()
+        found = [
+            u
+            for u in self._users.values()
+            if u["id"] != SYSTEM_USER_ID
+            and (
+                term in ("", "*")
+                or any(
+                    term in str(u[k] or "").lower()
+                    for k in ("login", "email", "firstname", "lastname")
+                )
+            )
+        ]
+        found = _page(found, req, default=100, maximum=500)
+        return 200, [self._user_view(u, names=req.expand) for u in found]
+
+    def _r_users_show(self, req: _Req, user_id: str) -> tuple[int, Any]:
+        return 200, self._user_view(self._user(int(user_id)), names=req.expand)
+
+    def _r_groups_index(self, req: _Req) -> tuple[int, Any]:
+        return 200, [self._group_view(g, names=req.expand) for g in self._groups.values()]
+
+    def _r_groups_show(self, req: _Req, group_id: str) -> tuple[int, Any]:
+        group = self._groups.get(int(group_id))
+        if group is None:
+            raise _not_found("Group", group_id)
+        return 200, self._group_view(group, names=req.expand)
+
+    def _r_states_index(self, req: _Req) -> tuple[int, Any]:
+        return 200, [self._simple_view(s, names=req.expand) for s in self._states.values()]
+
+    def _r_priorities_index(self, req: _Req) -> tuple[int, Any]:
+        return 200, [self._simple_view(p, names=req.expand) for p in self._priorities.values()]
+
+    def _r_roles_index(self, req: _Req) -> tuple[int, Any]:
+        return 200, [{"id": i, "name": n, "active": True} for i, n in ROLES.items()]
+
+    # ------------------------------------------------------------------ routes: organisations
+
+    def _r_organizations_index(self, req: _Req) -> tuple[int, Any]:
+        orgs = _page(list(self._organizations.values()), req, default=100, maximum=500)
+        return 200, [self._organization_view(o, names=req.expand) for o in orgs]
+
+    def _r_organizations_show(self, req: _Req, org_id: str) -> tuple[int, Any]:
+        return 200, self._organization_view(self._organization(int(org_id)), names=req.expand)
+
+    def _r_organizations_search(self, req: _Req) -> tuple[int, Any]:
+        predicates = self._parse_query(req.arg("query") or "", self._organization_field)
+        found = [
+            o
+            for o in self._organizations.values()
+            if all(p(self._organization_view(o, names=True)) for p in predicates)
+        ]
+        found = _sort(found, req.arg("sort_by") or "name", req.arg("order_by") or "asc")
+        found = _page(found, req, default=100, maximum=500)
+        if req.expand:
+            return 200, [self._organization_view(o, names=True) for o in found]
+        if req.arg("full") == "true":
+            return 200, {
+                "organization_ids": [o["id"] for o in found],
+                "assets": {
+                    "Organization": {
+                        str(o["id"]): self._organization_view(o, names=False) for o in found
+                    }
+                },
+            }
+        return 200, [self._organization_view(o, names=False) for o in found]
+
+    def _r_organizations_update(self, req: _Req, org_id: str) -> tuple[int, Any]:
+        org = self._organization(int(org_id))
+        custom = self._executed("Organization")
+        changes: dict[str, Any] = {}
+        for key, value in req.params().items():
+            if key in ORGANIZATION_READ_ONLY:
+                continue
+            if key == "name":
+                if not isinstance(value, str) or not value.strip():
+                    raise _unprocessable("Name can't be blank")
+                changes[key] = value
+            elif key == "note":
+                changes[key] = value
+            elif key in ORGANIZATION_WRITABLE:
+                changes[key] = _as_bool(value, key) if key != "domain" else value
+            elif key in custom:
+                changes[key] = self._coerce_custom(custom[key], value)
+            else:
+                raise _unprocessable(f"unknown attribute '{key}' for Organization.")
+        changed = {k for k, v in changes.items() if org.get(k) != v}
+        if changed:
+            org.update({k: changes[k] for k in changed})
+            org["updated_by_id"] = req.user_id
+            org["updated_at"] = self._stamp()
+        return 200, self._organization_view(org, names=req.expand)
+
+    # ------------------------------------------------------------------ routes: tickets
+
+    def _r_tickets_index(self, req: _Req) -> tuple[int, Any]:
+        tickets = sorted(self._tickets.values(), key=lambda t: t["id"])
+        tickets = _page(tickets, req, default=100, maximum=100)
+        return 200, [self._ticket_view(t, names=req.expand) for t in tickets]
+
+    def _r_tickets_show(self, req: _Req, ticket_id: str) -> tuple[int, Any]:
+        return 200, self._ticket_view(self._ticket(int(ticket_id)), names=req.expand)
+
+    def _r_tickets_create(self, req: _Req) -> tuple[int, Any]:
+        params = req.params()
+        title = params.pop("title", None)
+        if not isinstance(title, str) or not title.strip():
+            raise _unprocessable("Title can't be blank")
+        group = params.pop("group", None)
+        group_id = params.pop("group_id", None)
+        if group_id is not None:
+            group_id = self._check_reference("group_id", group_id)
+        elif group is not None:
+            group_id = self._resolve_group(str(group))
+        else:
+            raise _unprocessable("Group can't be blank")
+        customer = params.pop("customer", None)
+        customer_id = params.pop("customer_id", None)
+        if customer_id is not None:
+            customer_id = self._check_reference("customer_id", customer_id)
+        elif customer is not None:
+            customer_id = self._lookup_relation("customer", customer)
+        else:
+            raise _unprocessable("Customer can't be blank")
+        article = params.pop("article", None)
+        tags = params.pop("tags", None)
+        fields = self._ticket_changes(params, for_create=True)
+        article_fields = None
+        if article:
+            if not isinstance(article, dict):
+                raise _unprocessable("article must be an object")
+            article_fields = self._article_params(article, req.user_id)
+        when = self._stamp()
+        ticket_id = self._create_ticket(title, customer_id, group_id, req.user_id, when, fields)
+        article_id = None
+        if article_fields is not None:
+            article_id = self._insert_article(ticket_id, article_fields, req.user_id, when)[0]
+        if isinstance(tags, str):  # tags only work on create, as a comma-separated string
+            for tag in tags.split(","):
+                if tag.strip():
+                    self._tag_add(ticket_id, tag, touch=False)
+        self._run_triggers(ticket_id, "create", set(), article_id, req.user_id)
+        return 201, self._ticket_view(self._tickets[ticket_id], names=req.expand)
+
+    def _r_tickets_update(self, req: _Req, ticket_id: str) -> tuple[int, Any]:
+        self._update_ticket(int(ticket_id), req.params(), req.user_id)
+        return 200, self._ticket_view(self._tickets[int(ticket_id)], names=req.expand)
+
+    def _r_tickets_search(self, req: _Req) -> tuple[int, Any]:
+        predicates = self._parse_query(req.arg("query") or "", self._ticket_field)
+        found = [
+            t
+            for t in self._tickets.values()
+            if all(p(self._ticket_view(t, names=True)) for p in predicates)
+        ]
+        found = _sort(found, req.arg("sort_by") or "updated_at", req.arg("order_by") or "desc")
+        total = len(found)
+        found = _page(found, req, default=50, maximum=200)
+        if req.expand:
+            return 200, [self._ticket_view(t, names=True) for t in found]
+        result: dict[str, Any] = {
+            "tickets": [t["id"] for t in found],
+            "tickets_count": len(found),
+            "assets": self._ticket_assets(found),
+        }
+        if req.arg("with_total_count") == "true":
+            result["total_count"] = total
+        return 200, result
+
+    def _ticket_assets(self, tickets: list[dict[str, Any]]) -> dict[str, Any]:
+        assets: dict[str, dict[str, Any]] = {"Ticket": {}, "User": {}, "Organization": {}}
+        for ticket in tickets:
+            assets["Ticket"][str(ticket["id"])] = self._ticket_view(ticket, names=False)
+            for user_id in (ticket["customer_id"], ticket["owner_id"]):
+                assets["User"][str(user_id)] = self._user_view(self._users[user_id], names=False)
+            org = self._organizations.get(ticket["organization_id"])
+            if org is not None:
+                assets["Organization"][str(org["id"])] = self._organization_view(org, names=False)
+        return assets
+
+    def _r_time_index(self, req: _Req, ticket_id: str) -> tuple[int, Any]:
+        self._ticket(int(ticket_id))
+        return 200, [
+            copy.deepcopy(self._time_accountings[i]) for i in self._ticket_time[int(ticket_id)]
+        ]
+
+    def _r_time_create(self, req: _Req, ticket_id: str) -> tuple[int, Any]:
+        self._ticket(int(ticket_id))
+        params = req.params()
+        if params.get("time_unit") in (None, ""):
+            raise _unprocessable("time_unit can't be blank")
+        type_id = params.get("type_id")
+        article_id = params.get("ticket_article_id")
+        record_id = self._insert_time_accounting(
+            int(ticket_id),
+            params["time_unit"],
+            None if type_id is None else _as_int(type_id, "type_id"),
+            None if article_id is None else _as_int(article_id, "ticket_article_id"),
+            req.user_id,
+        )
+        return 201, copy.deepcopy(self._time_accountings[record_id])
+
+    def _r_ticket_merge(self, req: _Req, source_id: str, target_number: str) -> tuple[int, Any]:
+        target = next((t for t in self._tickets.values() if t["number"] == target_number), None)
+        if target is None:
+            return 200, {
+                "result": "failed",
+                "message": "The target ticket number could not be found.",
+            }
+        if int(source_id) not in self._tickets:
+            return 200, {"result": "failed", "message": "The source ticket could not be found."}
+        self._merge(int(source_id), target["id"], req.user_id)
+        return 200, {
+            "result": "success",
+            "target_ticket": self._ticket_view(target, names=False),
+            "source_ticket": self._ticket_view(self._tickets[int(source_id)], names=False),
+        }
+
+    # ------------------------------------------------------------------ routes: tags, articles
+
+    def _tag_target(self, params: Mapping[str, Any]) -> int:
+        if params.get("object", "Ticket") != "Ticket":
+            raise _unprocessable("stand-in: only Ticket tags are supported")
+        ticket_id = _as_int(params.get("o_id"), "o_id")
+        self._ticket(ticket_id)
+        return ticket_id
+
+    def _r_tags_list(self, req: _Req) -> tuple[int, Any]:
+        o_id = req.arg("o_id") or ""
+        ticket_id = int(o_id) if o_id.isdigit() else None
+        return 200, {"tags": list(self._tags.get(ticket_id, [])) if ticket_id else []}
+
+    def _r_tags_add(self, req: _Req) -> tuple[int, Any]:
+        params = req.params()
+        self._tag_add(self._tag_target(params), params.get("item"))
+        return 201, True
+
+    def _r_tags_remove(self, req: _Req) -> tuple[int, Any]:
+        params = req.params()
+        self._tag_remove(self._tag_target(params), params.get("item"))
+        return 200, True
+
+    def _r_articles_create(self, req: _Req) -> tuple[int, Any]:
+        params = req.params()
+        if params.get("ticket_id") is None:
+            raise _unprocessable("ticket_id can't be blank")
+        ticket_id = _as_int(params["ticket_id"], "ticket_id")
+        self._ticket(ticket_id)
+        article = self._article_params(params, req.user_id)
+        article_id, changed = self._insert_article(ticket_id, article, req.user_id)
+        self._run_triggers(ticket_id, "update", changed, article_id, req.user_id)
+        return 201, self._article_view(self._articles[article_id], names=True)
+
+    def _r_articles_show(self, req: _Req, article_id: str) -> tuple[int, Any]:
+        article = self._articles.get(int(article_id))
+        if article is None:
+            raise _not_found("Ticket::Article", article_id)
+        return 200, self._article_view(article, names=req.expand)
+
+    def _r_articles_by_ticket(self, req: _Req, ticket_id: str) -> tuple[int, Any]:
+        self._ticket(int(ticket_id))
+        return 200, [
+            self._article_view(self._articles[a], names=req.expand)
+            for a in self._ticket_articles[int(ticket_id)]
+        ]
+
+    # ------------------------------------------------------------------ routes: object manager
+
+    def _r_attributes_index(self, req: _Req) -> tuple[int, Any]:
+        return 200, [copy.deepcopy(a) for a in self._attributes.values()]
+
+    def _attribute(self, attribute_id: str) -> dict[str, Any]:
+        attribute = self._attributes.get(int(attribute_id))
+        if attribute is None:
+            raise _not_found("ObjectManager::Attribute", attribute_id)
+        return attribute
+
+    def _r_attributes_show(self, req: _Req, attribute_id: str) -> tuple[int, Any]:
+        return 200, copy.deepcopy(self._attribute(attribute_id))
+
+    def _r_attributes_create(self, req: _Req) -> tuple[int, Any]:
+        attribute = self._validate_new_attribute(req.params())
+        self._attributes[attribute["id"]] = attribute
+        return 201, copy.deepcopy(attribute)
+
+    def _r_attributes_update(self, req: _Req, attribute_id: str) -> tuple[int, Any]:
+        attribute = self._attribute(attribute_id)
+        params = req.params()
+        if (params.get("object"), params.get("name")) != (attribute["object"], attribute["name"]):
+            raise _unprocessable("does not exist")  # Zammad looks the attribute up by both
+        data_type = params.get("data_type", attribute["data_type"])
+        if data_type != attribute["data_type"] and not (
+            {data_type, attribute["data_type"]} <= DATA_TYPE_FAMILY
+        ):
+            raise _unprocessable(
+                f"Can't be changed data_type of attribute, not allowed to change "
+                f"from {attribute['data_type']} to {data_type}"
+            )
+        for key in ("display", "active", "screens", "position"):
+            if key in params:
+                attribute[key] = copy.deepcopy(params[key])
+        if "data_option" in params:
+            option = self._checked_data_option(data_type, params["data_option"])
+            if attribute["to_create"]:
+                attribute["data_option"] = option
+                attribute["data_type"] = data_type
+            else:  # staged until execute_migrations, as in Zammad
+                attribute["data_option_new"] = option
+                attribute["to_config"] = True
+                if data_type != attribute["data_type"]:
+                    attribute["to_migrate"] = True
+                    attribute["data_type_new"] = data_type
+        attribute["updated_by_id"] = req.user_id
+        attribute["updated_at"] = self._stamp()
+        return 200, copy.deepcopy(attribute)
+
+    def _r_migrations(self, req: _Req) -> tuple[int, Any]:
+        for attribute in self._attributes.values():
+            if attribute["to_create"]:
+                attribute["to_create"] = False
+                self._materialise(attribute)
+            if attribute["to_config"] or attribute["to_migrate"]:
+                if attribute["data_option_new"]:
+                    attribute["data_option"] = attribute["data_option_new"]
+                attribute["data_type"] = attribute.pop("data_type_new", attribute["data_type"])
+                attribute["data_option_new"] = {}
+                attribute["to_config"] = attribute["to_migrate"] = False
+        return 200, {}
+
+    # ------------------------------------------------------------------ routes: webhooks, triggers
+
+    def _webhook_record(self, params: Mapping[str, Any], actor: int) -> dict[str, Any]:
+        name = params.get("name")
+        endpoint = params.get("endpoint")
+        if not isinstance(name, str) or not name.strip():
+            raise _unprocessable("Name can't be blank")
+        if any(w["name"].lower() == name.lower() for w in self._webhooks.values()):
+            raise _unprocessable("Name has already been taken")
+        _check_endpoint(endpoint)
+        now = self._stamp()
+        record = {
+            "id": self._next("webhook"),
+            "name": name,
+            "endpoint": endpoint,
+            "signature_token": params.get("signature_token") or "",
+            "ssl_verify": _as_bool(params.get("ssl_verify", True), "ssl_verify"),
+            "basic_auth_username": params.get("basic_auth_username"),
+            "basic_auth_password": params.get("basic_auth_password"),
+            "bearer_token": params.get("bearer_token"),
+            "customized_payload": bool(params.get("customized_payload", False)),
+            "custom_payload": params.get("custom_payload"),
+            "pre_defined_webhook_type": params.get("pre_defined_webhook_type"),
+            "note": params.get("note"),
+            "active": _as_bool(params.get("active", True), "active"),
+            "created_by_id": actor,
+            "updated_by_id": actor,
+            "created_at": now,
+            "updated_at": now,
+        }
+        self._webhooks[record["id"]] = record
+        return record
+
+    def _r_webhooks_index(self, req: _Req) -> tuple[int, Any]:
+        return 200, [copy.deepcopy(w) for w in self._webhooks.values()]
+
+    def _r_webhooks_create(self, req: _Req) -> tuple[int, Any]:
+        return 201, copy.deepcopy(self._webhook_record(req.params(), req.user_id))
+
+    def _webhook(self, webhook_id: str) -> dict[str, Any]:
+        webhook = self._webhooks.get(int(webhook_id))
+        if webhook is None:
+            raise _not_found("Webhook", webhook_id)
+        return webhook
+
+    def _r_webhooks_show(self, req: _Req, webhook_id: str) -> tuple[int, Any]:
+        return 200, copy.deepcopy(self._webhook(webhook_id))
+
+    def _r_webhooks_update(self, req: _Req, webhook_id: str) -> tuple[int, Any]:
+        webhook = self._webhook(webhook_id)
+        params = req.params()
+        if "endpoint" in params:
+            _check_endpoint(params["endpoint"])
+        for key in ("ssl_verify", "active"):
+            if key in params:
+                params[key] = _as_bool(params[key], key)
+        for key, value in params.items():
+            if key in webhook and key not in ("id", "created_at", "created_by_id"):
+                webhook[key] = value
+        webhook["updated_by_id"] = req.user_id
+        webhook["updated_at"] = self._stamp()
+        return 200, copy.deepcopy(webhook)
+
+    def _trigger_record(self, params: Mapping[str, Any], actor: int) -> dict[str, Any]:
+        name = params.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise _unprocessable("Name can't be blank")
+        if any(t["name"].lower() == name.lower() for t in self._triggers.values()):
+            raise _unprocessable("Name has already been taken")
+        fields = _trigger_fields(params)
+        now = self._stamp()
+        record = {
+            "id": self._next("trigger"),
+            "name": name,
+            "condition": {},
+            "perform": {},
+            "activator": "action",
+            "execution_condition_mode": "selective",
+            "active": True,
+            "disable_notification": True,
+            "localization": None,
+            "timezone": None,
+            "note": params.get("note"),
+            "created_by_id": actor,
+            "updated_by_id": actor,
+            "created_at": now,
+            "updated_at": now,
+        }
+        record.update(fields)
+        self._triggers[record["id"]] = record
+        return record
+
+    def _r_triggers_index(self, req: _Req) -> tuple[int, Any]:
+        return 200, [copy.deepcopy(t) for t in self._triggers.values()]
+
+    def _r_triggers_create(self, req: _Req) -> tuple[int, Any]:
+        return 201, copy.deepcopy(self._trigger_record(req.params(), req.user_id))
+
+    def _trigger(self, trigger_id: str) -> dict[str, Any]:
+        trigger = self._triggers.get(int(trigger_id))
+        if trigger is None:
+            raise _not_found("Trigger", trigger_id)
+        return trigger
+
+    def _r_triggers_show(self, req: _Req, trigger_id: str) -> tuple[int, Any]:
+        return 200, copy.deepcopy(self._trigger(trigger_id))
+
+    def _r_triggers_update(self, req: _Req, trigger_id: str) -> tuple[int, Any]:
+        trigger = self._trigger(trigger_id)
+        params = req.params()
+        name = params.get("name", trigger["name"])
+        if not isinstance(name, str) or not name.strip():
+            raise _unprocessable("Name can't be blank")
+        if any(
+            t["name"].lower() == name.lower() and t["id"] != trigger["id"]
+            for t in self._triggers.values()
+        ):
+            raise _unprocessable("Name has already been taken")
+        trigger.update(_trigger_fields(params))
+        trigger["name"] = name
+        if "note" in params:
+            trigger["note"] = params["note"]
+        trigger["updated_by_id"] = req.user_id
+        trigger["updated_at"] = self._stamp()
+        return 200, copy.deepcopy(trigger)
+
+    # ------------------------------------------------------------------ search
+
+    def _ticket_field(self, view: Mapping[str, Any], name: str) -> Any:
+        if name == "tags":
+            return list(self._tags.get(view["id"], []))
+        head, _, tail = name.partition(".")
+        if tail:
+            if head in ("customer", "owner", "created_by", "updated_by"):
+                user = self._users.get(view[f"{head}_id"])
+                return user.get(tail) if user else None
+            if head == "organization":
+                org = self._organizations.get(view["organization_id"])
+                return org.get(tail) if org else None
+            if head in ("state", "group", "priority") and tail == "name":
+                return view[head]
+            return None
+        return view.get(name)
+
+    def _organization_field(self, view: Mapping[str, Any], name: str) -> Any:
+        return view.get(name)
+
+    def _parse_query(
+        self, query: str, field_of: Callable[[Mapping[str, Any], str], Any]
+    ) -> list[Callable[[Mapping[str, Any]], bool]]:
+        """A small subset of Zammad's (Elasticsearch) query syntax: ``*``, free text,
+        ``field:value`` (``*`` wildcards), ``field:>=value`` (also > < <=), and
+        ``field:[a TO b]``, joined by spaces or AND. Dates compare as dates."""
+        predicates: list[Callable[[Mapping[str, Any]], bool]] = []
+        for token in _QUERY_TOKEN.findall(query.strip()):
+            if token in ("AND", "&&", "*"):
+                continue
+            if token in ("OR", "||", "NOT") or token.startswith(("(", "-", "!")):
+                raise _unprocessable(f"stand-in: query operator {token!r} is not supported")
+            term = _QUERY_TERM.match(token)
+            if term is None:
+                predicates.append(_free_text(token.strip('"'), field_of))
+                continue
+            name, op, value = term.group("field"), term.group("op"), term.group("value")
+            predicates.append(_field_predicate(name, op, value.strip('"'), field_of))
+        return predicates
+
+
+# ---------------------------------------------------------------------- module helpers
+
+
+def _guess_data_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    return "input"
+
+
+def _default_data_option(data_type: str) -> dict[str, Any]:
+    return {
+        "input": {"type": "text", "maxlength": 255},
+        "textarea": {"maxlength": 5000},
+        "integer": {"min": -(2**31), "max": 2**31 - 1},
+        "boolean": {"default": None, "options": {"true": "yes", "false": "no"}},
+        "date": {"diff": None},
+        "datetime": {"future": True, "past": True, "diff": None},
+    }.get(data_type, {"options": {}})
+
+
+def _check_endpoint(endpoint: object) -> None:
+    if not isinstance(endpoint, str) or not re.match(r"^https?://[^\s/]+", endpoint):
+        raise _unprocessable("Endpoint is invalid (http or https URL)")
+
+
+def _trigger_fields(params: Mapping[str, Any]) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for key in ("condition", "perform"):
+        if key in params:
+            if not isinstance(params[key], dict):
+                raise _unprocessable(f"{key} must be an object")
+            fields[key] = copy.deepcopy(params[key])
+    if "activator" in params:
+        if params["activator"] not in ("action", "time"):
+            raise _unprocessable("Activator is not included in the list")
+        fields["activator"] = params["activator"]
+    if "execution_condition_mode" in params:
+        if params["execution_condition_mode"] not in ("selective", "always"):
+            raise _unprocessable("Execution condition mode is not included in the list")
+        fields["execution_condition_mode"] = params["execution_condition_mode"]
+    for key in ("active", "disable_notification"):
+        if key in params:
+            fields[key] = _as_bool(params[key], key)
+    for key in ("localization", "timezone"):
+        if key in params:
+            fields[key] = params[key]
+    return fields
+
+
+def _rule_matches(
+    operator: object, rule: Mapping[str, Any], actual: object, actor: int
+) -> bool | None:
+    """One trigger condition on a record value; None for operators this stand-in ignores."""
+    pre_condition = rule.get("pre_condition", "specific")
+    if pre_condition == "current_user.id":
+        expected = [str(actor)]
+    elif pre_condition == "not_set":
+        expected = [""]
+    else:
+        expected = [_condition_text(v) for v in _as_list(rule.get("value"))]
+    text = _condition_text(actual)
+    if operator == "is":
+        return text in expected
+    if operator == "is not":
+        return text not in expected
+    if operator in ("contains", "contains not"):
+        found = any(e.lower() in text.lower() for e in expected if e)
+        return found if operator == "contains" else not found
+    return None
+
+
+def _free_text(term: str, field_of: Callable[[Mapping[str, Any], str], Any]) -> Callable[..., bool]:
+    needle = term.lower()
+
+    def match(view: Mapping[str, Any]) -> bool:
+        for name in ("title", "number", "name", "note"):
+            value = view.get(name)
+            if isinstance(value, str) and needle in value.lower():
+                return True
+        # custom attribute values match whole (an ES term, not a substring)
+        return any(isinstance(v, str) and v.lower() == needle for v in view.values())
+
+    return match
+
+
+def _field_predicate(
+    name: str,
+    op: str | None,
+    value: str,
+    field_of: Callable[[Mapping[str, Any], str], Any],
+) -> Callable[[Mapping[str, Any]], bool]:
+    if op is None and value.startswith("[") and value.endswith("]"):
+        low, _, high = value[1:-1].partition(" TO ")
+        low, high = low.strip(), high.strip()
+
+        def in_range(view: Mapping[str, Any]) -> bool:
+            actual = field_of(view, name)
+            return (low == "*" or _compare(actual, ">=", low)) and (
+                high == "*" or _compare(actual, "<=", high)
+            )
+
+        return in_range
+    if op is not None:
+        return lambda view: _compare(field_of(view, name), op, value)
+
+    def equals(view: Mapping[str, Any]) -> bool:
+        actual = field_of(view, name)
+        candidates = actual if isinstance(actual, list) else [actual]
+        for candidate in candidates:
+            text = _condition_text(candidate).lower()
+            if "*" in value or "?" in value:
+                if fnmatch.fnmatchcase(text, value.lower()):
+                    return True
+            elif text == value.lower():
+                return True
+        return False
+
+    return equals
+
+
+def _compare(actual: object, op: str, expected: str) -> bool:
+    if actual is None:
+        return False
+    left: Any
+    right: Any
+    left_time, right_time = _parse_time(actual), _parse_time(expected)
+    if left_time is not None and right_time is not None:
+        left, right = left_time, right_time
+    else:
+        try:
+            left, right = float(str(actual)), float(expected)
+        except ValueError:
+            left, right = _condition_text(actual).lower(), expected.lower()
+    return {
+        ">=": left >= right,
+        ">": left > right,
+        "<=": left <= right,
+        "<": left < right,
+    }[op]
+
+
+def _sort(records: list[dict[str, Any]], sort_by: str, order_by: str) -> list[dict[str, Any]]:
+    present = [r for r in records if r.get(sort_by) is not None]
+    missing = [r for r in records if r.get(sort_by) is None]
+    present.sort(key=lambda r: (r[sort_by], r["id"]), reverse=order_by.lower() == "desc")
+    return present + missing
+
+
+def _page(records: list[Any], req: _Req, *, default: int, maximum: int) -> list[Any]:
+    """Zammad's pagination: page counts from 1, per_page capped at the server's maximum."""
+
+    def number(name: str, fallback: int) -> int:
+        text = req.arg(name) or ""
+        return int(text) if text.isdigit() and int(text) > 0 else fallback
+
+    page = number("page", 1)
+    per_page = min(number("per_page", default), maximum)
+    start = (page - 1) * per_page
+    return records[start : start + per_page]
+
+
+def _json_reply(status: int, value: Any, headers: list[tuple[str, str]] | None = None) -> _Reply:
+    return _Reply(
+        status,
+        ruby_json(value),
+        [("Content-Type", "application/json; charset=utf-8"), *(headers or [])],
+    )
+
+
+def _error_reply(status: int, retry_after: str | None) -> _Reply:
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    headers = [("Retry-After", retry_after)] if retry_after is not None else []
+    return _json_reply(status, {"error": phrase, "error_human": phrase}, headers)
+
+
+def _no_route(method: str, path: str) -> dict[str, str]:
+    message = f'No route matches [{method}] "{path}"'
+    return {"error": message, "error_human": message}
