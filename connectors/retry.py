@@ -29,7 +29,7 @@ class wait_retry_after:
     """The server's Retry-After when it sent one (capped), else exponential with jitter."""
 
     def __init__(self, initial: float = 0.5, maximum: float = 30.0) -> None:
-        self.fallback = wait_exponential_jitter(initial=initial, max=maximum)
+        self.fallback = wait_exponential_jitter(multiplier=initial, max=maximum, jitter=initial)
         self.maximum = maximum
 
     def __call__(self, state: RetryCallState) -> float:

@@ -275,7 +275,7 @@ class WriteBack:
 
 @dataclass(frozen=True)
 class ZammadMapping:
-    language: str
+    language: str | None  # None: the LANGUAGE setting
     customer_number_organization_attribute: str | None
     customer_number_user_attribute: str | None
     support_groups: frozenset[str]
@@ -397,7 +397,7 @@ class WriteBackSchema(_Strict):
 
 class ZammadMappingSchema(_Strict):
     version = fields.Integer(required=True, validate=validate.Equal(1))
-    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+    language = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(LANGUAGES))
     customer_number = fields.Nested(CustomerNumberSchema, required=True)
     support_groups = _names
     categories = fields.Dict(

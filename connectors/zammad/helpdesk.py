@@ -33,18 +33,21 @@ class NotConfigured(ApiError):
 class ZammadHelpdesk:
     name = HELPDESK
 
-    def __init__(self, mapping: ZammadMapping, policy: Policy, client: ZammadClient | None) -> None:
+    def __init__(
+        self, mapping: ZammadMapping, policy: Policy, client: ZammadClient | None, language: str
+    ) -> None:
         self.mapping = mapping
         self.policy = policy
         self.client = client
-        self.language = mapping.language
+        self.language = mapping.language or language
 
     @classmethod
     def from_settings(cls, settings: Settings, policy: Policy) -> ZammadHelpdesk:
         client = None
         if settings.zammad_url and settings.zammad_token:
             client = ZammadClient(settings.zammad_url, settings.zammad_token)
-        return cls(load_mapping(settings.mapping("zammad.yaml")), policy, client)
+        mapping = load_mapping(settings.mapping("zammad.yaml"))
+        return cls(mapping, policy, client, settings.language)
 
     def facts(self, payload: str) -> TicketFacts:
         """The payload names the ticket; its state is read again from Zammad, because Zammad
@@ -77,7 +80,7 @@ class ZammadHelpdesk:
         )
 
     def write_back(self, decision: Decision, facts: TicketFacts) -> dict[str, Any]:
-        return writeback.payload(decision, facts, self.mapping, self.policy)
+        return writeback.payload(decision, facts, self.mapping, self.policy, self.language)
 
     def deliver(self, payload: dict[str, Any]) -> list[str]:
         return writeback.deliver(self._client(), payload)

@@ -23,7 +23,7 @@ MARKER = "entitlement-decision"
 
 
 def payload(
-    decision: Decision, facts: TicketFacts, mapping: ZammadMapping, policy: Policy
+    decision: Decision, facts: TicketFacts, mapping: ZammadMapping, policy: Policy, language: str
 ) -> dict[str, Any]:
     """The outbox payload for one decision: attributes, the full set of tags the adapter owns
     and wants, and the internal note (with a marker so that a retry does not post it twice)."""
@@ -47,9 +47,9 @@ def payload(
     ]
     note = None
     if mapping.write_back.note:
-        body = render_text(decision, facts, policy, mapping.language)
+        body = render_text(decision, facts, policy, language)
         note = {
-            "subject": NOTE_SUBJECT[mapping.language],
+            "subject": NOTE_SUBJECT[language],
             "body": f"{body}\n\n[{MARKER} {digest}]",
             "marker": f"[{MARKER} {digest}]",
         }

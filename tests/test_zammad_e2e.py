@@ -1,0 +1,186 @@
+"""End to end through the Zammad stand-in: Zammad's webhooks in, the worker, write-back out."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from adapter.contracts import Licence
+from adapter.licences import store_licences
+from adapter.settings import Settings
+from adapter.store.models import DecisionRow, LedgerEntryRow, OutboxRow
+from connectors.zammad.rig import Rig
+from tests.zammad_helpers import zammad_headers
+
+
+@pytest.fixture
+def rig(database_url, store):
+    with Rig(Settings(database_url=database_url, language="en"), store=store) as rig:
+        yield rig
+
+
+def customer(rig, number, plan, purchased="2026-01-10", **org):
+    """An organisation with a contract, and one of its people."""
+    org_id = rig.zammad.add_organization(f"Org {number}", customer_number=number, **org)
+    user_id = rig.zammad.add_user(
+        "Pat", number, f"pat@{number.lower()}.example", organization_id=org_id
+    )
+    with rig.store.session() as session:
+        licence = Licence(f"LIC-{number}", number, plan, date.fromisoformat(purchased))
+        store_licences(
+            rig.store, session, rig.services.policy, [licence], "import", datetime.now(UTC)
+        )
+    return user_id
+
+
+def ticket(rig, user_id, day, **attributes):
+    created = datetime(2026, 11, day, 9, 30, tzinfo=UTC)
+    return rig.zammad.create_ticket(f"Question {day}", user_id, created_at=created, **attributes)
+
+
+def count(rig, model, **where):
+    with rig.store.session() as session:
+        query = select(func.count()).select_from(model)
+        for name, value in where.items():
+            query = query.where(getattr(model, name) == value)
+        return session.scalar(query)
+
+
+def test_fifth_counted_ticket_of_a_basic_customer_in_a_month_is_billable_and_says_so(rig):
+    user = customer(rig, "C-100", "basic")
+    ids = [ticket(rig, user, day) for day in (2, 5, 9, 12, 16)]
+    rig.settle()
+    fourth, fifth = rig.zammad.ticket(ids[3]), rig.zammad.ticket(ids[4])
+    assert fourth["entitlement_billable"] is False
+    assert fourth["entitlement_quota"] == "4/4 Nov 2026"
+    assert "quota-last" in rig.zammad.tags(ids[3])
+    assert fifth["entitlement_plan"] == "basic"
+    assert fifth["entitlement_billable"] is True
+    assert fifth["entitlement_quota"] == "5/4 Nov 2026"
+    assert fifth["entitlement_valid_until"] == "2027-12-31"
+    assert fifth["entitlement_reasons"].startswith("Over quota: This is ticket 5 of 4 in Nov 2026")
+    assert {"billable", "over-quota", "quota-exceeded"} <= set(rig.zammad.tags(ids[4]))
+    [note] = [a for a in rig.zammad.articles(ids[4]) if a["type"] == "note"]
+    assert note["internal"] is True and "Billable: yes" in note["body"]
+
+
+@pytest.mark.parametrize(("plan", "billable"), [("basic", True), ("pro", False)])
+def test_ui_building_is_billable_under_basic_and_not_under_pro(rig, plan, billable):
+    user = customer(rig, "C-200", plan)
+    ticket_id = ticket(rig, user, 3, entitlement_category="ui_building")
+    rig.settle()
+    written = rig.zammad.ticket(ticket_id)
+    assert written["entitlement_billable"] is billable
+    assert ("billable-ui-building" in rig.zammad.tags(ticket_id)) is billable
+    if billable:
+        assert "user interfaces is not included in Basic support" in written["entitlement_reasons"]
+
+
+def test_the_same_delivery_three_times_counts_once(rig):
+    user = customer(rig, "C-300", "basic")
+    ticket_id = ticket(rig, user, 4)
+    rig.settle()
+    [delivery] = [d for d in rig.zammad.deliveries if d.ok]
+    for _ in range(2):  # Zammad repeats a delivery with the same id and body
+        answer = requests.post(
+            f"{rig.url}/webhooks/zammad",
+            data=delivery.body,
+            headers=dict(delivery.headers),
+            timeout=5,
+        )
+        assert answer.json() == {"status": "duplicate"}
+    rig.settle()
+    assert count(rig, LedgerEntryRow, ticket_id=str(ticket_id)) == 1
+    assert rig.zammad.ticket(ticket_id)["entitlement_quota"] == "1/4 Nov 2026"
+
+
+def test_updates_and_new_deliveries_about_a_ticket_do_not_count_it_again(rig):
+    user = customer(rig, "C-301", "basic")
+    ticket_id = ticket(rig, user, 4)
+    rig.settle()
+    rig.zammad.update_ticket(ticket_id, title="Question 4, more detail")
+    rig.zammad.add_article(ticket_id, "Here are the logs", type="email")
+    rig.settle()
+    assert count(rig, LedgerEntryRow, ticket_id=str(ticket_id)) == 1
+    assert rig.zammad.ticket(ticket_id)["entitlement_quota"] == "1/4 Nov 2026"
+
+
+def test_nothing_is_written_when_nothing_changed_and_own_writes_set_off_no_webhook(rig):
+    user = customer(rig, "C-400", "pro")
+    ticket_id = ticket(rig, user, 6)
+    rig.settle()
+    deliveries = len(rig.zammad.deliveries)
+    assert deliveries == 1  # the create; the adapter's own writes fired nothing
+    rig.zammad.clear_requests()
+    rig.zammad.update_ticket(ticket_id, title="Renamed by an agent")
+    rig.settle()
+    writes = [r for r in rig.zammad.requests if r.method in ("PUT", "POST", "DELETE")]
+    assert writes == []
+    assert count(rig, OutboxRow) == 1
+    assert count(rig, DecisionRow, changed=True) == 1
+    assert len([a for a in rig.zammad.articles(ticket_id) if a["type"] == "note"]) == 1
+
+
+def test_a_merged_ticket_gives_its_count_back(rig):
+    user = customer(rig, "C-500", "basic")
+    first, second = ticket(rig, user, 2), ticket(rig, user, 3)
+    rig.settle()
+    assert rig.zammad.ticket(second)["entitlement_quota"] == "2/4 Nov 2026"
+    rig.zammad.merge(first, into_id=second)
+    rig.settle()
+    assert rig.zammad.ticket(first)["entitlement_quota"] == "1/4 Nov 2026"
+    third = ticket(rig, user, 4)
+    rig.settle()
+    assert rig.zammad.ticket(third)["entitlement_quota"] == "2/4 Nov 2026"
+
+
+def test_a_customer_without_a_contract_is_flagged(rig):
+    org = rig.zammad.add_organization("No Contract Ltd", customer_number="C-404")
+    user = rig.zammad.add_user("Sam", "Nobody", "sam@nocontract.example", organization_id=org)
+    ticket_id = ticket(rig, user, 10)
+    rig.settle()
+    written = rig.zammad.ticket(ticket_id)
+    assert written["entitlement_billable"] is True and written["entitlement_plan"] in (None, "")
+    assert "no-contract" in rig.zammad.tags(ticket_id)
+
+
+def test_transient_write_back_failures_are_retried(rig):
+    user = customer(rig, "C-600", "basic")
+    rig.zammad.inject_fault("PUT", r"/tickets/\d+$", status=503, times=2)
+    rig.zammad.inject_fault("POST", r"/tags/add$", status=429, retry_after=0.05)
+    ticket_id = ticket(rig, user, 11)
+    rig.settle()
+    assert rig.zammad.ticket(ticket_id)["entitlement_quota"] == "1/4 Nov 2026"
+    assert count(rig, OutboxRow, status="done") == 1
+
+
+def test_a_rejected_write_back_becomes_a_dead_letter_that_can_be_retried(rig):
+    user = customer(rig, "C-700", "basic")
+    rig.zammad.inject_fault("PUT", r"/tickets/\d+$", status=422, times=1)
+    ticket_id = ticket(rig, user, 12)
+    rig.settle()
+    with rig.store.session() as session:
+        [letter] = rig.store.dead_letters(session)
+    assert letter.queue == "outbox" and letter.attempts == 1 and "HTTP 422" in letter.last_error
+    with rig.store.session() as session:
+        assert rig.store.retry_dead(session, "outbox", letter.id, datetime.now(UTC))
+    rig.settle()
+    assert rig.zammad.ticket(ticket_id)["entitlement_quota"] == "1/4 Nov 2026"
+    with rig.store.session() as session:
+        assert rig.store.dead_letters(session) == []
+        row = session.get(OutboxRow, letter.id)
+    assert row.status == "done" and len(row.history) == 2  # the failure and the retry, kept
+
+
+def test_webhook_signed_with_another_secret_is_refused(rig):
+    body = b'{"ticket":{},"article":{}}'
+    answer = requests.post(
+        f"{rig.url}/webhooks/zammad",
+        data=body,
+        headers=zammad_headers(body, secret="not-the-secret"),
+        timeout=5,
+    )
+    assert answer.status_code == 401
