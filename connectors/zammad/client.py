@@ -4,6 +4,7 @@ retries. API reference: https://docs.zammad.org/en/latest/api/intro.html"""
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -30,13 +31,14 @@ class ZammadClient:
         timeout: tuple[float, float] = TIMEOUT,
         attempts: int = 3,
         max_wait: float = 10.0,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.api = ZammadAPI(url=url.rstrip("/") + "/api/v1/", http_token=token)
         session = self.api.session
         session.request = functools.partial(session.request, timeout=timeout)  # type: ignore[method-assign]
         # Raise our typed error before zammad-py turns the response into a bare HTTPError.
         session.hooks["response"].append(_raise_for_status)
-        self._retrying = retrying(attempts=attempts, maximum=max_wait)
+        self._retrying = retrying(attempts=attempts, maximum=max_wait, sleep=sleep)
 
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         def once() -> T:
