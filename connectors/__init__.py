@@ -18,6 +18,6 @@ def helpdesks(settings: Settings, policy: Policy) -> dict[str, Any]:
 
 def commands() -> list[Any]:
     """Command-line commands that connectors add to `entitlements`."""
-    from connectors.zammad.cli import setup_zammad
+    from connectors.zammad.cli import demo, setup_zammad
 
-    return [setup_zammad]
+    return [demo, setup_zammad]

@@ -49,3 +49,12 @@ def setup_zammad(webhook_url: str | None) -> None:
             "migrations executed. Restart Zammad now (e.g. `systemctl restart zammad`): "
             "agents see the new fields only after a restart."
         )
+
+
+@click.command()
+@click.option("--language", type=click.Choice(["de", "en"]), help="Default: the LANGUAGE setting.")
+def demo(language: str | None) -> None:
+    """A month of tickets through the built-in Zammad stand-in, on a temporary database."""
+    from connectors.zammad import demo as scenario
+
+    scenario.run(language or load_settings().language)
