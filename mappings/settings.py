@@ -65,7 +65,7 @@ def parse_settings(environment: dict[str, str], path: str | None) -> Settings:
                 if key not in known
             )
             values.update(data)
-    values.update(environment)
+    values.update({k: v for k, v in environment.items() if v != ""})  # set but empty: not set
     try:
         settings = SettingsSchema().load(values)
     except ValidationError as e:

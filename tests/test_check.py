@@ -5,6 +5,7 @@ from click.testing import CliRunner
 
 from adapter.cli import main
 from mappings.plans import shipped_path
+from mappings.zammad import shipped_path as zammad_shipped_path
 
 SHIPPED = shipped_path().read_text(encoding="utf-8")
 
@@ -167,3 +168,57 @@ def test_config_file_unknown_key_names_its_line(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["check"])
     assert result.exit_code == 1
     assert f"{config}:2: DATABASE_URLL: unknown setting" in result.output
+
+
+ZAMMAD = (
+    __import__("mappings.zammad", fromlist=["shipped_path"])
+    .shipped_path()
+    .read_text(encoding="utf-8")
+)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "anchor", "field", "message"),
+    [
+        (
+            "  default: partner",
+            "  default: reseller",
+            "default: reseller",
+            "requesters.default",
+            "Must be one of",
+        ),
+        (
+            "    billable: entitlement_billable",
+            "    billable: Entitlement-Billable",
+            "Entitlement-Billable",
+            "write_back.ticket.billable",
+            "lower_snake_case",
+        ),
+        (
+            "  ui_building:\n    tags: [ui-building]",
+            "  ui_building:\n    tagz: [ui-building]",
+            "tagz",
+            "categories.ui_building.tagz",
+            "Unknown field",
+        ),
+        (
+            "  time_accounting_type_ids: []",
+            "  time_accounting_type_ids: [remote]",
+            "[remote]",
+            "remote_sessions.time_accounting_type_ids.0",
+            "Not a valid integer",
+        ),
+    ],
+)
+def test_broken_zammad_mapping_names_file_line_and_field(
+    tmp_path, monkeypatch, old, new, anchor, field, message
+):
+    assert old in ZAMMAD
+    text = ZAMMAD.replace(old, new, 1)
+    (tmp_path / "zammad.yaml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv("ENTITLEMENTS_MAPPINGS_DIR", str(tmp_path))
+    result = CliRunner().invoke(main, ["check"])
+    assert result.exit_code == 1
+    expected = f"{tmp_path / 'zammad.yaml'}:{line_of(text, anchor)}: {field}: "
+    assert any(expected in ln and message in ln for ln in result.output.splitlines()), result.output
+    assert "ok: " in result.output and "plans.yaml" in result.output  # the shipped one, unchanged

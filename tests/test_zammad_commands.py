@@ -1,0 +1,194 @@
+"""`setup-zammad`, `serve` and `dead-letters` as an admin runs them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from adapter.cli import main
+from adapter.store.models import OutboxRow
+from connectors.zammad.standin import ZammadStandin
+from tests.zammad_helpers import SECRET
+
+
+@pytest.fixture
+def zammad():
+    with ZammadStandin(time_scale=0.01) as standin:
+        yield standin
+
+
+def env_for(zammad, database_url, **more):
+    return {
+        "ENTITLEMENTS_ZAMMAD_URL": zammad.url,
+        "ENTITLEMENTS_ZAMMAD_TOKEN": zammad.token,
+        "ENTITLEMENTS_ZAMMAD_WEBHOOK_SECRET": SECRET,
+        "ENTITLEMENTS_DATABASE_URL": database_url,
+        **more,
+    }
+
+
+def test_setup_zammad_creates_fields_webhook_and_triggers_once(zammad, database_url):
+    env = env_for(zammad, database_url)
+    first = CliRunner().invoke(
+        main, ["setup-zammad", "--webhook-url", "http://127.0.0.1:9/webhooks/zammad"], env=env
+    )
+    assert first.exit_code == 0, first.output
+    assert "created Ticket.entitlement_billable" in first.output
+    assert "created Organization.customer_number" in first.output
+    assert "Restart Zammad now" in first.output
+    names = {(a["object"], a["name"]) for a in zammad.object_attributes()}
+    assert {
+        ("Ticket", "entitlement_plan"),
+        ("Ticket", "entitlement_reaction_due"),
+        ("Organization", "support_valid_until"),
+        ("User", "entitlement_trained"),
+    } <= names
+    executed = requests.get(
+        f"{zammad.api_url}object_manager_attributes",
+        headers={"Authorization": f"Token token={zammad.token}"},
+        timeout=5,
+    ).json()
+    assert all(not a.get("to_create") for a in executed)
+    hooks = requests.get(
+        f"{zammad.api_url}webhooks",
+        headers={"Authorization": f"Token token={zammad.token}"},
+        timeout=5,
+    ).json()
+    assert [h["signature_token"] for h in hooks] == [SECRET]
+    triggers = requests.get(
+        f"{zammad.api_url}triggers",
+        headers={"Authorization": f"Token token={zammad.token}"},
+        timeout=5,
+    ).json()
+    for trigger in triggers:
+        assert trigger["condition"]["ticket.updated_by_id"] == {
+            "operator": "is not",
+            "pre_condition": "specific",
+            "value": [str(zammad.integration_user_id)],
+        }
+    again = CliRunner().invoke(
+        main, ["setup-zammad", "--webhook-url", "http://127.0.0.1:9/webhooks/zammad"], env=env
+    )
+    assert again.exit_code == 0 and "nothing to do" in again.output
+    assert len(zammad.object_attributes()) == len(names)
+
+
+def test_setup_zammad_names_what_is_missing(database_url):
+    result = CliRunner().invoke(
+        main,
+        ["setup-zammad"],
+        env={
+            "ENTITLEMENTS_DATABASE_URL": database_url,
+            "ENTITLEMENTS_ZAMMAD_URL": "",
+            "ENTITLEMENTS_ZAMMAD_TOKEN": "",
+        },
+    )
+    assert result.exit_code == 1
+    assert "ENTITLEMENTS_ZAMMAD_URL and ENTITLEMENTS_ZAMMAD_TOKEN" in result.output
+
+
+def test_setup_zammad_reports_a_wrong_token(zammad, database_url):
+    env = {**env_for(zammad, database_url), "ENTITLEMENTS_ZAMMAD_TOKEN": "wrong"}
+    result = CliRunner().invoke(main, ["setup-zammad"], env=env)
+    assert result.exit_code == 1 and "Zammad answered: HTTP 401" in result.output
+
+
+def test_dead_letters_list_and_retry(database_url, store):
+    now = datetime.now(UTC)
+    with store.session() as session:
+        store.add_outbox(session, "zammad", "81", {"ticket_id": 81}, now)
+    [row] = store.claim("outbox", now, limit=1, lease=__import__("datetime").timedelta(seconds=30))
+    store.fail(
+        "outbox",
+        row.id,
+        "ApiRejected: HTTP 422 Unknown attribute",
+        now,
+        retry_in=None,
+        max_attempts=8,
+    )
+    env = {"ENTITLEMENTS_DATABASE_URL": database_url}
+    listed = CliRunner().invoke(main, ["dead-letters", "list"], env=env)
+    assert f"outbox-{row.id}\tzammad ticket 81\t1 attempt(s)" in listed.output
+    assert "HTTP 422 Unknown attribute" in listed.output
+    retried = CliRunner().invoke(main, ["dead-letters", "retry", f"outbox-{row.id}"], env=env)
+    assert retried.exit_code == 0 and "queued again" in retried.output
+    with store.session() as session:
+        back = session.get(OutboxRow, row.id)
+        assert back.status == "pending" and back.attempts == 0 and len(back.history) == 2
+    assert "no dead letters" in CliRunner().invoke(main, ["dead-letters", "list"], env=env).output
+    missing = CliRunner().invoke(main, ["dead-letters", "retry", f"outbox-{row.id}"], env=env)
+    assert missing.exit_code == 1 and "is not a dead letter" in missing.output
+    bad = CliRunner().invoke(main, ["dead-letters", "retry", "seven"], env=env)
+    assert bad.exit_code == 2 and "e.g. outbox-7" in bad.output
+
+
+def test_serve_refuses_to_start_without_a_webhook_secret(database_url, store):
+    result = CliRunner().invoke(
+        main,
+        ["serve", "--port", "0"],
+        env={"ENTITLEMENTS_DATABASE_URL": database_url, "ENTITLEMENTS_ZAMMAD_WEBHOOK_SECRET": ""},
+    )
+    assert result.exit_code == 1 and "ZAMMAD_WEBHOOK_SECRET is not set" in result.output
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_takes_zammads_webhooks_and_writes_back(zammad, database_url, store, tmp_path):
+    port = _free_port()
+    env = {**os.environ, **env_for(zammad, database_url), "ENTITLEMENTS_LANGUAGE": "en"}
+    env.pop("ENTITLEMENTS_CONFIG", None)
+    assert (
+        CliRunner()
+        .invoke(
+            main,
+            ["setup-zammad", "--webhook-url", f"http://127.0.0.1:{port}/webhooks/zammad"],
+            env=env_for(zammad, database_url),
+        )
+        .exit_code
+        == 0
+    )
+    org = zammad.add_organization("Serve Ltd", customer_number="C-SERVE")
+    user = zammad.add_user("Pat", "Serve", "pat@serve.example", organization_id=org)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "adapter", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).ok)
+        ticket = zammad.create_ticket("Served", user)
+        _wait_until(lambda: zammad.ticket(ticket).get("entitlement_billable") is True)
+        assert "no-contract" in zammad.tags(ticket)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output, _ = server.communicate(timeout=20)
+    assert server.returncode == 0, output
+    assert "serving on http://127.0.0.1" in output
+
+
+def _wait_until(check, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
