@@ -5,7 +5,6 @@ from click.testing import CliRunner
 
 from adapter.cli import main
 from mappings.plans import shipped_path
-from mappings.zammad import shipped_path as zammad_shipped_path
 
 SHIPPED = shipped_path().read_text(encoding="utf-8")
 
