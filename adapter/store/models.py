@@ -252,3 +252,14 @@ class OutboxRow(_Queued, Base):
     payload: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
     done_at: Mapped[datetime | None]
+
+
+class CheckpointRow(Base):
+    """Where a sync stopped: the reconcile watermark, the ERP pull's cursor. Written in the
+    same transaction as what was synced up to it, so a resumed sync has no gap and no repeat."""
+
+    __tablename__ = "checkpoints"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]

@@ -15,7 +15,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from adapter.store.models import InboxRow, OutboxRow
+from adapter.store.models import CheckpointRow, InboxRow, OutboxRow
 
 QUEUES: dict[str, type[InboxRow] | type[OutboxRow]] = {"inbox": InboxRow, "outbox": OutboxRow}
 
@@ -209,3 +209,21 @@ class QueueStore:
         row.next_attempt_at = now
         row.history = [*row.history, {"at": now.isoformat(), "error": None, "retried": True}]
         return True
+
+
+class CheckpointStore:
+    """Mixed into `Store`: named sync positions, read and written inside the caller's transaction."""
+
+    def checkpoint(self, session: Session, name: str) -> dict[str, Any] | None:
+        row = session.get(CheckpointRow, name)
+        return dict(row.value) if row else None
+
+    def set_checkpoint(
+        self, session: Session, name: str, value: dict[str, Any], now: datetime
+    ) -> None:
+        row = session.get(CheckpointRow, name)
+        if row is None:
+            session.add(CheckpointRow(name=name, value=value, updated_at=now))
+        else:
+            row.value = value
+            row.updated_at = now

@@ -31,7 +31,7 @@ from adapter.store.models import (
     LedgerEntryRow,
     LicenceRow,
 )
-from adapter.store.queue import QueueStore
+from adapter.store.queue import CheckpointStore, QueueStore
 
 # Ids per IN (...) list: well below the bind-parameter limits of SQLite and PostgreSQL.
 LOAD_CHUNK = 500
@@ -50,7 +50,7 @@ class UpsertReport:
     conflicts: list[str] = field(default_factory=list)
 
 
-class Store(QueueStore):
+class Store(QueueStore, CheckpointStore):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         # Objects stay readable after commit: callers turn them into domain objects anyway.
