@@ -9,7 +9,8 @@ from click.testing import CliRunner
 from adapter.cli import main
 
 HEADER = (
-    "licence_id,revision,customer_number,customer_name,plan,purchased_on,status,cancelled_on,options\n"
+    "licence_id,revision,customer_number,customer_name,plan,purchased_on,"
+    "status,cancelled_on,options\n"
 )
 
 

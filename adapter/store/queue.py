@@ -212,7 +212,7 @@ class QueueStore:
 
 
 class CheckpointStore:
-    """Mixed into `Store`: named sync positions, read and written inside the caller's transaction."""
+    """Mixed into `Store`: named sync positions, read and written in the caller's transaction."""
 
     def checkpoint(self, session: Session, name: str) -> dict[str, Any] | None:
         row = session.get(CheckpointRow, name)
