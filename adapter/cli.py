@@ -17,6 +17,7 @@ from adapter.explain import WHAT_IF, render_text
 from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS, Policy
 from adapter.quota import LedgerView
 from adapter.settings import Settings, load_settings
+from connectors.errors import ApiError
 from mappings.yamlfile import FileErrors
 
 
@@ -107,6 +108,10 @@ def _date(_: Any, param: click.Parameter, value: str | None) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"not a date YYYY-MM-DD: {value!r}") from None
+
+
+def _instant_or_none(ctx: Any, param: click.Parameter, value: str | None) -> datetime | None:
+    return None if value is None else _instant(ctx, param, value)
 
 
 def _instant(_: Any, param: click.Parameter, value: str | None) -> datetime:
@@ -297,7 +302,7 @@ def serve(ctx: Context, host: str, port: int) -> None:
         raise click.ClickException(str(e)) from e
     stop = _until_signalled()
     worker = threading.Thread(
-        target=Worker(services, max_attempts=ctx.settings.max_attempts).run,
+        target=Worker(services).run,
         args=(stop,),
         name="worker",
         daemon=True,
@@ -318,7 +323,7 @@ def worker(ctx: Context) -> None:
 
     services = _services(ctx)
     click.echo("worker running")
-    Worker(services, max_attempts=ctx.settings.max_attempts).run(_until_signalled())
+    Worker(services).run(_until_signalled())
 
 
 @main.group("dead-letters")
@@ -364,3 +369,27 @@ def _add_connector_commands() -> None:
 
 
 _add_connector_commands()
+
+
+@main.command()
+@click.option(
+    "--since",
+    callback=_instant_or_none,
+    metavar="DATETIME",
+    help="Changed since (ISO 8601 with offset); default: where the last run stopped.",
+)
+@pass_context
+def reconcile(ctx: Context, since: datetime | None) -> None:
+    """Catch up on tickets changed in the helpdesk while the adapter was not listening."""
+    from adapter.worker import Worker
+
+    services = _services(ctx)
+    now = datetime.now(UTC)
+    for helpdesk in services.helpdesks.values():
+        try:
+            new = helpdesk.reconcile(services.store, now, since)
+        except ApiError as e:
+            raise click.ClickException(f"{helpdesk.name}: {e}") from e
+        click.echo(f"{helpdesk.name}: {new} change(s) queued")
+    Worker(services).drain()
+    click.echo("processed")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from adapter.engine import Decision, TicketFacts
@@ -26,6 +27,9 @@ class Helpdesk(Protocol):
 
     def deliver(self, payload: dict[str, Any]) -> list[str]:
         """Write one outbox payload; returns what was done."""
+
+    def reconcile(self, store: Store, now: datetime, since: datetime | None = None) -> int:
+        """Put tickets changed since the last reconcile (or `since`) into the inbox."""
 
 
 @dataclass

@@ -21,6 +21,8 @@ class Settings:
     erp_url: str | None = None
     insecure_no_signature: bool = False
     max_attempts: int = 8  # write-back and inbox attempts before a row becomes a dead letter
+    dead_after: int = 86400  # seconds of failing before a row becomes a dead letter
+    reconcile_interval: int = 300  # seconds between the worker's reconcile runs; 0: never
     zammad_token: str | None = field(default=None, repr=False)
     zammad_webhook_secret: str | None = field(default=None, repr=False)
     erp_push_token: str | None = field(default=None, repr=False)

@@ -36,16 +36,22 @@ class Worker:
         clock: Clock = utcnow,
         batch: int = 50,
         lease: timedelta = timedelta(minutes=2),
-        max_attempts: int = 8,
+        retry_base: float = 10.0,
     ) -> None:
+        settings = services.settings
         self.services = services
         self.clock = clock
         self.batch = batch
         self.lease = lease
-        self.max_attempts = max_attempts
+        self.retry_base = retry_base  # seconds before a row's second attempt; doubles after
+        self.max_attempts = settings.max_attempts
+        self.max_age = timedelta(seconds=settings.dead_after)
+        self.reconcile_every = timedelta(seconds=settings.reconcile_interval)
+        self._reconciled_at: datetime | None = None
 
     def run_once(self) -> int:
         """One pass over what is due; returns how many rows it handled."""
+        self._reconcile_when_due()
         handled = 0
         for row in self.services.store.claim(
             "inbox", self.clock(), limit=self.batch, lease=self.lease
@@ -72,6 +78,23 @@ class Worker:
                 wake.wait(poll)
                 wake.clear()
 
+    def _reconcile_when_due(self) -> None:
+        now = self.clock()
+        every = self.reconcile_every
+        if not every or (self._reconciled_at and now - self._reconciled_at < every):
+            return
+        self._reconciled_at = now
+        for helpdesk in self.services.helpdesks.values():
+            try:
+                new = helpdesk.reconcile(self.services.store, now)
+            except ApiError as e:  # the helpdesk is down or not configured: next interval
+                logger.warning(
+                    "worker.reconcile-failed", extra={"helpdesk": helpdesk.name, "error": str(e)}
+                )
+            else:
+                if new:
+                    logger.info("worker.reconciled", extra={"helpdesk": helpdesk.name, "new": new})
+
     def drain(self, timeout: float = 30.0) -> None:
         """Run passes until nothing is due (tests, the demo)."""
         deadline = utcnow() + timedelta(seconds=timeout)
@@ -88,14 +111,20 @@ class Worker:
         try:
             step(row)
         except ApiError as e:
-            retry_in = backoff(row.attempts + 1, hint=e.retry_after) if e.retriable else None
+            retry_in = (
+                backoff(row.attempts + 1, self.retry_base, hint=e.retry_after)
+                if e.retriable
+                else None
+            )
             self._fail(row, f"{type(e).__name__}: {e}", retry_in, extra)
         except (ValidationError, ValueError, KeyError) as e:
             # The payload cannot become facts: no retry will change that.
             self._fail(row, f"{type(e).__name__}: {e}", None, extra)
         except Exception as e:  # a bug or an outage we did not foresee: keep the row, count it
             logger.exception("worker.unexpected", extra=extra)
-            self._fail(row, f"{type(e).__name__}: {e}", backoff(row.attempts + 1), extra)
+            self._fail(
+                row, f"{type(e).__name__}: {e}", backoff(row.attempts + 1, self.retry_base), extra
+            )
 
     def _fail(self, row: Claimed, error: str, retry_in: float | None, extra: dict) -> None:
         dead = self.services.store.fail(

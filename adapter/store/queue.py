@@ -162,16 +162,26 @@ class QueueStore:
         *,
         retry_in: float | None,
         max_attempts: int,
+        max_age: timedelta | None = None,
     ) -> bool:
-        """Record a failed attempt; returns True when the row became a dead letter (no retry
-        wanted, or the attempts are used up)."""
+        """Record a failed attempt; returns True when the row became a dead letter: no retry
+        wanted, the attempts used up, or failing for longer than `max_age` (counted from the
+        first failure since it was last put back)."""
         with self.session() as session:
             row = session.get(QUEUES[queue], row_id)
             row.attempts += 1
             row.last_error = error[:2000]
             row.history = [*row.history, {"at": now.isoformat(), "error": row.last_error}]
             row.claimed_until = None
-            dead = retry_in is None or row.attempts >= max_attempts
+            retried = [i for i, h in enumerate(row.history) if h.get("retried")]
+            failing_since = datetime.fromisoformat(
+                row.history[retried[-1] + 1 if retried else 0]["at"]
+            )
+            dead = (
+                retry_in is None
+                or row.attempts >= max_attempts
+                or (max_age is not None and now - failing_since >= max_age)
+            )
             if dead:
                 row.status = "dead"
             else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from adapter.engine import Decision, TicketFacts
@@ -11,6 +12,7 @@ from adapter.settings import Settings
 from connectors.errors import ApiError
 from connectors.zammad import writeback
 from connectors.zammad.client import ZammadClient
+from connectors.zammad.reconcile import reconcile
 from mappings.zammad import (
     HELPDESK,
     OrganizationSchema,
@@ -84,6 +86,10 @@ class ZammadHelpdesk:
 
     def deliver(self, payload: dict[str, Any]) -> list[str]:
         return writeback.deliver(self._client(), payload)
+
+    def reconcile(self, store: Any, now: datetime, since: datetime | None = None) -> int:
+        """Put tickets changed since the watermark (or `since`) into the inbox."""
+        return reconcile(self._client(), store, now, since)
 
     def _client(self) -> ZammadClient:
         if self.client is None:

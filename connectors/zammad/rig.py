@@ -47,7 +47,7 @@ class Rig:
             "127.0.0.1", 0, create_app(services=self.services), threaded=True
         )
         threading.Thread(target=self._server.serve_forever, name="adapter-web", daemon=True).start()
-        self.worker = Worker(self.services, max_attempts=self.settings.max_attempts)
+        self.worker = Worker(self.services, retry_base=0.05)
         helpdesk = self.services.helpdesks["zammad"]
         create_attributes(helpdesk.client, helpdesk.mapping)
         create_webhook_and_triggers(
