@@ -109,6 +109,23 @@ class Decision:
         }
 
 
+def substance(decision: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What a change note reports, from the decision shape: a changed count in the period
+    alone (a ticket that does not count shows it) is no news worth a note."""
+    contract = decision.get("contract") or {}
+    quota = decision.get("quota") or {}
+    return (
+        decision.get("plan"),
+        contract.get("id"),
+        contract.get("valid_until"),
+        quota.get("counted"),
+        decision.get("reaction_due"),
+        decision.get("billable"),
+        tuple(f["code"] for f in decision.get("flags", ())),
+        tuple(w["code"] for w in decision.get("warnings", ())),
+    )
+
+
 def decide(
     facts: TicketFacts,
     contracts: Sequence[Contract],
@@ -171,14 +188,16 @@ def decide(
     entry = ledger.entry_for(contract.id)
     used = ledger.used_in(contract.id, period)
     counts = facts.support_queue and facts.does_not_count is None and not not_covered
+    # A counted ticket shows its own place in the period ("3/4"), which later tickets do not
+    # change; a ticket that does not count shows the period's count as it stands.
     ordinal = 0
     if counts:
         if entry is not None and entry.active:
             ordinal = entry.ordinal
         else:
-            used += 1
-            ordinal = used
+            ordinal = used + 1
             changes.append(LedgerChange("count", contract.id, period, ordinal))
+        used = ordinal
     elif entry is not None and entry.active:
         used -= 1
         reason = facts.does_not_count or (

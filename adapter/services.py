@@ -22,8 +22,8 @@ class Helpdesk(Protocol):
     def facts(self, payload: str) -> TicketFacts:
         """An inbox payload as facts; may re-read the ticket (raises connectors.errors.ApiError)."""
 
-    def write_back(self, decision: Decision, facts: TicketFacts) -> dict[str, Any]:
-        """The outbox payload for a changed decision."""
+    def write_back(self, decision: Decision, facts: TicketFacts, *, note: bool) -> dict[str, Any]:
+        """The outbox payload for a changed decision; `note`: with a note about the change."""
 
     def deliver(self, payload: dict[str, Any]) -> list[str]:
         """Write one outbox payload; returns what was done."""

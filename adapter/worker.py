@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from marshmallow import ValidationError
 
-from adapter.engine import decide, ledger_keys
+from adapter.engine import decide, ledger_keys, substance
 from adapter.services import Services
 from adapter.store.queue import Claimed
 from connectors.errors import ApiError
@@ -35,14 +35,13 @@ class Worker:
         *,
         clock: Clock = utcnow,
         batch: int = 50,
-        lease: timedelta = timedelta(minutes=2),
         retry_base: float = 10.0,
     ) -> None:
         settings = services.settings
         self.services = services
         self.clock = clock
         self.batch = batch
-        self.lease = lease
+        self.lease = timedelta(seconds=settings.lease)
         self.retry_base = retry_base  # seconds before a row's second attempt; doubles after
         self.max_attempts = settings.max_attempts
         self.max_age = timedelta(seconds=settings.dead_after)
@@ -166,14 +165,11 @@ class Worker:
                 "policy": policy.digest,
                 "inbox": row.id,
             }
+            previous = store.last_decision(session, helpdesk.name, facts.ticket_id)
             if store.record_decision(session, decision, inputs, now):
-                store.add_outbox(
-                    session,
-                    helpdesk.name,
-                    str(facts.ticket_id),
-                    helpdesk.write_back(decision, facts),
-                    now,
-                )
+                note = previous is None or substance(previous) != substance(decision.to_dict())
+                payload = helpdesk.write_back(decision, facts, note=note)
+                store.add_outbox(session, helpdesk.name, str(facts.ticket_id), payload, now)
             store.finish(session, "inbox", row.id, now)
         logger.info(
             "worker.decided", extra={"ticket_id": facts.ticket_id, "billable": decision.billable}

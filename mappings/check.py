@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from adapter.settings import Settings
-from mappings import plans, zammad
+from mappings import erp, plans, zammad
 from mappings.yamlfile import FileError, FileErrors
 
 # file name -> loader that raises FileErrors; later helpdesks and the ERP add theirs here
 LOADERS: dict[str, Callable[[Path], Any]] = {
     "plans.yaml": plans.load_policy,
     "zammad.yaml": zammad.load_mapping,
+    "erp.yaml": erp.load_erp_mapping,
 }
 
 

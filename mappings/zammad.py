@@ -197,11 +197,12 @@ class WebhookSchema(Schema):
         errors: dict[str, Any] = {}
         ticket = _load(TicketSchema(), raw, "ticket", errors)
         organization = customer = article = None
-        if raw.get("organization"):
+        # Nested objects in webhooks; names (REST with expand, reconcile) carry nothing more.
+        if raw.get("organization") and not isinstance(raw["organization"], str):
             organization = _load(
                 OrganizationSchema(), raw["organization"], "ticket.organization", errors
             )
-        if raw.get("customer"):
+        if raw.get("customer") and not isinstance(raw["customer"], str):
             customer = _load(UserSchema(), raw["customer"], "ticket.customer", errors)
         if data["article"]:
             article = _load(ArticleSchema(), data["article"], "article", errors)
@@ -213,7 +214,7 @@ class WebhookSchema(Schema):
 def _load(schema: Schema, raw: Any, where: str, errors: dict[str, Any]) -> Any:
     """Load a nested record, collecting errors under dotted field names (`ticket.id`)."""
     if not isinstance(raw, dict):
-        errors[where] = ["must be an object"]
+        errors[where] = ["must be an object or a name"]
         return None
     try:
         return schema.load(raw)

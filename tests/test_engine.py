@@ -291,8 +291,8 @@ def test_project_service_without_contract_carries_both_flags():
 
 def test_a_ticket_already_counted_is_not_counted_again():
     entry = LedgerEntry("LIC-basic", "2026-11", ordinal=2)
-    decision = run(facts(), [contract("basic")], {("LIC-basic", "2026-11"): 3}, [entry])
-    assert decision.quota.counted and decision.quota.used == 3
+    decision = run(facts(), [contract("basic")], {("LIC-basic", "2026-11"): 5}, [entry])
+    assert decision.quota.counted and decision.quota.used == 2  # its place, not today's count
     assert decision.ledger == ()
     assert not decision.billable
 

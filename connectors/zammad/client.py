@@ -30,6 +30,7 @@ class ZammadClient:
         *,
         timeout: tuple[float, float] = TIMEOUT,
         attempts: int = 3,
+        first_wait: float = 0.5,
         max_wait: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -38,7 +39,9 @@ class ZammadClient:
         session.request = functools.partial(session.request, timeout=timeout)  # type: ignore[method-assign]
         # Raise our typed error before zammad-py turns the response into a bare HTTPError.
         session.hooks["response"].append(_raise_for_status)
-        self._retrying = retrying(attempts=attempts, maximum=max_wait, sleep=sleep)
+        self._retrying = retrying(
+            attempts=attempts, initial=first_wait, maximum=max_wait, sleep=sleep
+        )
 
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         def once() -> T:

@@ -81,8 +81,10 @@ class ZammadHelpdesk:
             ),
         )
 
-    def write_back(self, decision: Decision, facts: TicketFacts) -> dict[str, Any]:
-        return writeback.payload(decision, facts, self.mapping, self.policy, self.language)
+    def write_back(self, decision: Decision, facts: TicketFacts, *, note: bool) -> dict[str, Any]:
+        return writeback.payload(
+            decision, facts, self.mapping, self.policy, self.language, note=note
+        )
 
     def deliver(self, payload: dict[str, Any]) -> list[str]:
         return writeback.deliver(self._client(), payload)

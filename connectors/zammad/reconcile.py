@@ -30,12 +30,15 @@ def reconcile(
             mark = store.checkpoint(session, CHECKPOINT)
         since = datetime.fromisoformat(mark["updated_at"]) if mark else now - FIRST_LOOK_BACK
     query = f"updated_at:>={_zammad_time(since)}"
+    # A change whose last author is the adapter itself is its own write-back: the change it
+    # answered was decided on already (the worker re-reads the ticket before deciding).
+    own = client.me()["id"]
     new = 0
     page = 1
     while True:
         tickets = client.search_tickets(query, page=page, per_page=PAGE)
         with store.session() as session:
-            for ticket in tickets:
+            for ticket in (t for t in tickets if t.get("updated_by_id") != own):
                 new += store.accept_inbox(
                     session,
                     helpdesk=HELPDESK,

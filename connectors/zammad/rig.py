@@ -16,6 +16,7 @@ from adapter.services import Services, build_services
 from adapter.settings import Settings
 from adapter.store import Store, make_engine, upgrade
 from adapter.worker import Worker
+from connectors.zammad.client import ZammadClient
 from connectors.zammad.setup import create_attributes, create_webhook_and_triggers
 from connectors.zammad.standin import ZammadStandin
 
@@ -30,6 +31,7 @@ class Rig:
             zammad_url=self.zammad.url,
             zammad_token=self.zammad.token,
             zammad_webhook_secret=settings.zammad_webhook_secret or secrets.token_urlsafe(24),
+            reconcile_interval=0,  # webhooks only, unless a test reconciles on purpose
         )
         self._store = store
         self.services: Services | None = None
@@ -49,6 +51,10 @@ class Rig:
         threading.Thread(target=self._server.serve_forever, name="adapter-web", daemon=True).start()
         self.worker = Worker(self.services, retry_base=0.05)
         helpdesk = self.services.helpdesks["zammad"]
+        # The stand-in answers in microseconds: retry within milliseconds, not seconds.
+        helpdesk.client = ZammadClient(
+            self.zammad.url, self.zammad.token, first_wait=0.01, max_wait=0.05
+        )
         create_attributes(helpdesk.client, helpdesk.mapping)
         create_webhook_and_triggers(
             helpdesk.client,

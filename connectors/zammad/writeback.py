@@ -23,7 +23,13 @@ MARKER = "entitlement-decision"
 
 
 def payload(
-    decision: Decision, facts: TicketFacts, mapping: ZammadMapping, policy: Policy, language: str
+    decision: Decision,
+    facts: TicketFacts,
+    mapping: ZammadMapping,
+    policy: Policy,
+    language: str,
+    *,
+    note: bool = True,
 ) -> dict[str, Any]:
     """The outbox payload for one decision: attributes, the full set of tags the adapter owns
     and wants, and the internal note (with a marker so that a retry does not post it twice)."""
@@ -45,10 +51,10 @@ def payload(
     digest = hashlib.sha256(json.dumps(decision.to_dict(), sort_keys=True).encode()).hexdigest()[
         :12
     ]
-    note = None
-    if mapping.write_back.note:
+    change_note = None
+    if note and mapping.write_back.note:
         body = render_text(decision, facts, policy, language)
-        note = {
+        change_note = {
             "subject": NOTE_SUBJECT[language],
             "body": f"{body}\n\n[{MARKER} {digest}]",
             "marker": f"[{MARKER} {digest}]",
@@ -58,7 +64,7 @@ def payload(
         "attributes": {names[k]: v for k, v in values.items() if k in names},
         "tags": sorted(wanted),
         "owned_tags": sorted(set(tags.values())),
-        "note": note,
+        "note": change_note,
     }
 
 
