@@ -195,17 +195,15 @@ class WebhookSchema(Schema):
     def make(self, data: dict[str, Any], **_: Any) -> ZammadEvent:
         raw = data["ticket"]
         errors: dict[str, Any] = {}
-        ticket = _load(TicketSchema(), raw, "ticket", errors)
+        ticket = _load(_TICKET, raw, "ticket", errors)
         organization = customer = article = None
         # Nested objects in webhooks; names (REST with expand, reconcile) carry nothing more.
         if raw.get("organization") and not isinstance(raw["organization"], str):
-            organization = _load(
-                OrganizationSchema(), raw["organization"], "ticket.organization", errors
-            )
+            organization = _load(_ORGANIZATION, raw["organization"], "ticket.organization", errors)
         if raw.get("customer") and not isinstance(raw["customer"], str):
-            customer = _load(UserSchema(), raw["customer"], "ticket.customer", errors)
+            customer = _load(_USER, raw["customer"], "ticket.customer", errors)
         if data["article"]:
-            article = _load(ArticleSchema(), data["article"], "article", errors)
+            article = _load(_ARTICLE, data["article"], "article", errors)
         if errors:
             raise ValidationError(errors)
         return ZammadEvent(ticket, organization, customer, article)
@@ -222,6 +220,33 @@ def _load(schema: Schema, raw: Any, where: str, errors: dict[str, Any]) -> Any:
         for path, message in yamlfile.flatten_messages(e.messages):
             errors.setdefault(".".join((where, *map(str, path))), []).append(message)
         return None
+
+
+# Schemas hold no per-load state: one instance each (building one costs more than a load).
+_TICKET, _ORGANIZATION, _USER, _ARTICLE = (
+    TicketSchema(),
+    OrganizationSchema(),
+    UserSchema(),
+    ArticleSchema(),
+)
+_WEBHOOK = WebhookSchema()
+
+
+def load_webhook(data: Any) -> ZammadEvent:
+    """A webhook payload; raises ValidationError naming each wrong field (`ticket.id`)."""
+    return _WEBHOOK.load(data)
+
+
+def load_ticket(raw: Any) -> ZammadTicket:
+    return _TICKET.load(raw)
+
+
+def load_organization(raw: Any) -> ZammadOrganization:
+    return _ORGANIZATION.load(raw)
+
+
+def load_user(raw: Any) -> ZammadUser:
+    return _USER.load(raw)
 
 
 # --- zammad.yaml ----------------------------------------------------------------------------

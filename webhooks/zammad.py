@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 
 from mappings.yamlfile import flatten_messages
-from mappings.zammad import HELPDESK, WebhookSchema
+from mappings.zammad import HELPDESK, load_webhook
 from webhooks.errors import ApiProblem
 from webhooks.signatures import valid_hub_signature
 
@@ -43,7 +43,7 @@ def receive() -> ResponseReturnValue:
     if not isinstance(data, dict):
         raise ApiProblem(400, "invalid_json", "the body must be a JSON object")
     try:
-        event = WebhookSchema().load(data)
+        event = load_webhook(data)
     except ValidationError as e:
         fields = {".".join(map(str, p)): m for p, m in flatten_messages(e.messages)}
         raise ApiProblem(

@@ -53,6 +53,9 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA journal_mode = WAL")  # readers do not block the writer
             cursor.execute("PRAGMA foreign_keys = ON")
+            # WAL with NORMAL: a commit survives a crash of the process, not of the machine;
+            # what an OS crash could take back, reconcile fetches again from the helpdesk.
+            cursor.execute("PRAGMA synchronous = NORMAL")
         finally:
             cursor.close()
 

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import exists, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
 from adapter.store.models import CheckpointRow, InboxRow, OutboxRow
@@ -63,30 +64,27 @@ class QueueStore:
         payload: str,
         now: datetime,
     ) -> bool:
-        """Store a delivery once: False if its id is already stored (a repeat)."""
-        known = select(InboxRow.id).where(
-            InboxRow.helpdesk == helpdesk, InboxRow.delivery_id == delivery_id
+        """Store a delivery once: False if its id is already stored (a repeat). One statement,
+        so two concurrent twins cannot both get in and neither waits for a savepoint."""
+        insert = sqlite_insert if session.bind.dialect.name == "sqlite" else postgresql_insert
+        statement = (
+            insert(InboxRow)
+            .values(
+                helpdesk=helpdesk,
+                delivery_id=delivery_id,
+                ticket_id=ticket_id,
+                trigger=trigger,
+                payload=payload,
+                received_at=now,
+                next_attempt_at=now,
+                status="pending",
+                attempts=0,
+                history=[],
+            )
+            .on_conflict_do_nothing(index_elements=["helpdesk", "delivery_id"])
+            .returning(InboxRow.id)
         )
-        if session.scalar(known) is not None:
-            return False
-        row = InboxRow(
-            helpdesk=helpdesk,
-            delivery_id=delivery_id,
-            ticket_id=ticket_id,
-            trigger=trigger,
-            payload=payload,
-            received_at=now,
-            next_attempt_at=now,
-            status="pending",
-            attempts=0,
-            history=[],
-        )
-        try:
-            with session.begin_nested():  # a concurrent twin may have won the insert
-                session.add(row)
-        except IntegrityError:
-            return False
-        return True
+        return session.execute(statement).scalar() is not None
 
     def add_outbox(
         self,

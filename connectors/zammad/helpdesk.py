@@ -15,13 +15,13 @@ from connectors.zammad.client import ZammadClient
 from connectors.zammad.reconcile import reconcile
 from mappings.zammad import (
     HELPDESK,
-    OrganizationSchema,
-    TicketSchema,
     TicketSnapshot,
-    UserSchema,
-    WebhookSchema,
     ZammadMapping,
     load_mapping,
+    load_organization,
+    load_ticket,
+    load_user,
+    load_webhook,
     to_facts,
 )
 
@@ -54,7 +54,7 @@ class ZammadHelpdesk:
     def facts(self, payload: str) -> TicketFacts:
         """The payload names the ticket; its state is read again from Zammad, because Zammad
         builds the payload at send time and tags are not in it at all."""
-        event = WebhookSchema().load(json.loads(payload))
+        event = load_webhook(json.loads(payload))
         snapshot = (
             self.snapshot(event.ticket.id)
             if self.client
@@ -64,12 +64,12 @@ class ZammadHelpdesk:
 
     def snapshot(self, ticket_id: int) -> TicketSnapshot:
         client = self._client()
-        ticket = TicketSchema().load(client.ticket(ticket_id))
+        ticket = load_ticket(client.ticket(ticket_id))
         organization = customer = None
         if ticket.organization_id:
-            organization = OrganizationSchema().load(client.organization(ticket.organization_id))
+            organization = load_organization(client.organization(ticket.organization_id))
         if ticket.customer_id:
-            customer = UserSchema().load(client.user(ticket.customer_id))
+            customer = load_user(client.user(ticket.customer_id))
         return TicketSnapshot(
             ticket=ticket,
             organization=organization,
