@@ -1,0 +1,147 @@
+"""End to end: events from acceptance to write-back into the Zammad stand-in.
+
+Run: python benchmarks/bench_e2e.py [--events 10000]
+Each event is a new ticket of one of 50 organisations (pro contracts), posted signed to the
+adapter's web tier; one embedded worker decides and writes back (ticket fields, tags, a note).
+The stand-in runs in its own process so that its CPU is not counted as the adapter's.
+Prints events/s and the share of the worker's time spent outside HTTP calls to Zammad.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import multiprocessing
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import requests
+from werkzeug.serving import make_server
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from adapter.app import create_app
+from adapter.contracts import Licence
+from adapter.licences import store_licences
+from adapter.services import build_services
+from adapter.settings import Settings
+from adapter.store import upgrade
+from adapter.worker import Worker
+from webhooks.signatures import hub_signature
+
+SECRET = "bench-secret"
+ORGS = 50
+
+
+def zammad_process(events: int, out: multiprocessing.Queue, stop: multiprocessing.Event) -> None:
+    from connectors.zammad.client import ZammadClient
+    from connectors.zammad.setup import create_attributes
+    from connectors.zammad.standin import ZammadStandin
+    from mappings.zammad import load_mapping
+
+    with ZammadStandin() as zammad:
+        create_attributes(ZammadClient(zammad.url, zammad.token), load_mapping())
+        users = []
+        for n in range(ORGS):
+            org = zammad.add_organization(f"Org {n}", customer_number=f"C-{n}")
+            users.append(
+                zammad.add_user("Pat", f"{n}", f"pat{n}@bench.example", organization_id=org)
+            )
+        payloads = []
+        for i in range(events):
+            ticket = zammad.create_ticket(f"Ticket {i}", users[i % ORGS])
+            payloads.append(
+                json.dumps({"ticket": zammad.ticket(ticket), "article": {}}, separators=(",", ":"))
+            )
+        out.put((zammad.url, zammad.token, payloads))
+        stop.wait()
+
+
+def main() -> None:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=10_000)
+    args = parser.parse_args()
+    out: multiprocessing.Queue = multiprocessing.Queue()
+    stop = multiprocessing.Event()
+    child = multiprocessing.Process(target=zammad_process, args=(args.events, out, stop))
+    child.start()
+    url, token, payloads = out.get(timeout=600)
+    with tempfile.TemporaryDirectory() as tmp:
+        database = f"sqlite:///{tmp}/e2e.db"
+        upgrade(database)
+        settings = Settings(
+            database_url=database,
+            zammad_url=url,
+            zammad_token=token,
+            zammad_webhook_secret=SECRET,
+            reconcile_interval=0,
+            language="en",
+        )
+        services = build_services(settings)
+        with services.store.session() as session:
+            licences = [Licence(f"LIC-{n}", f"C-{n}", "pro", date(2026, 1, 1)) for n in range(ORGS)]
+            store_licences(
+                services.store, session, services.policy, licences, "import", datetime.now(UTC)
+            )
+        client = services.helpdesks["zammad"].client
+        http_seconds = 0.0
+        send = client.api.session.request
+
+        def timed(*a, **kw):
+            nonlocal http_seconds
+            began = time.perf_counter()
+            try:
+                return send(*a, **kw)
+            finally:
+                http_seconds += time.perf_counter() - began
+
+        client.api.session.request = timed
+        server = make_server("127.0.0.1", 0, create_app(services=services), threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        endpoint = f"http://127.0.0.1:{server.port}/webhooks/zammad"
+
+        def post(body: str) -> None:
+            data = body.encode()
+            headers = {
+                "Content-Type": "application/json",
+                "X-Zammad-Delivery": str(uuid.uuid4()),
+                "X-Hub-Signature": hub_signature(SECRET, data),
+            }
+            assert (
+                requests.post(endpoint, data=data, headers=headers, timeout=30).status_code == 202
+            )
+
+        began = time.perf_counter()
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(post, payloads))
+        accepted = time.perf_counter()
+        worker = Worker(services)
+        while worker.run_once():
+            pass
+        done = time.perf_counter()
+        server.shutdown()
+        stop.set()
+        child.join(timeout=30)
+    total, work = done - began, done - accepted
+    n = len(payloads)
+    print(
+        f"{n:,} events: accepted in {accepted - began:.1f} s ({n / (accepted - began):,.0f}/s), "
+        f"decided and written back in {work:.1f} s ({n / work:,.0f}/s); "
+        f"end to end {n / total:,.0f} events/s"
+    )
+    print(
+        f"worker time in HTTP calls to Zammad: {http_seconds:.1f} s of {work:.1f} s; "
+        f"outside them: {100 * (1 - http_seconds / work):.0f}%"
+    )
+
+
+if __name__ == "__main__":
+    main()
