@@ -325,3 +325,12 @@ def ledger_keys(
     return [
         (c.id, period_of(facts.created_at, policy.plan(c.plan).quota.per, tz)) for c in contracts
     ]
+
+
+def standing(
+    contracts: Sequence[Contract], day: date, policy: Policy
+) -> tuple[str | None, date | None]:
+    """A customer's plan and how long it runs, on a day: the best covering contract's."""
+    covering = [c for c in contracts if c.status_on(day).covers]
+    best = max(covering, key=lambda c: (policy.plan(c.plan).rank, c.end_on(day)), default=None)
+    return (best.plan, best.end_on(day)) if best else (None, None)

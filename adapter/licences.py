@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,6 +10,9 @@ from typing import Any
 
 from adapter.contracts import Licence, contract_from_licence
 from adapter.policy import Policy
+from connectors import HELPDESKS
+
+CUSTOMER_CHANGED = "customer_changed"  # an inbox payload: re-decide this customer's tickets
 
 
 def newest(licences: Iterable[Licence]) -> list[Licence]:
@@ -29,9 +33,25 @@ def store_licences(
     source: str,
     now: datetime,
 ) -> Any:
-    """Upsert licences with their contracts in the caller's transaction; returns the report."""
+    """Upsert licences with their contracts in the caller's transaction; returns the report.
+
+    For every customer whose contracts changed, the same transaction queues a re-decision in
+    each helpdesk: its organisation's fields and open tickets are brought up to date.
+    """
     items = [(lic, contract_from_licence(lic, policy.plan(lic.plan))) for lic in newest(licences)]
-    return store.upsert_licences(session, items, source=source, now=now)
+    report = store.upsert_licences(session, items, source=source, now=now)
+    for customer in sorted(report.customers):
+        for helpdesk in HELPDESKS:
+            store.accept_inbox(
+                session,
+                helpdesk=helpdesk,
+                delivery_id=f"licences:{customer}:{now.isoformat()}",
+                ticket_id=f"customer:{customer}",
+                trigger="licences",
+                payload=json.dumps({CUSTOMER_CHANGED: customer}),
+                now=now,
+            )
+    return report
 
 
 def import_licences(store: Any, policy: Policy, path: Path) -> Any:

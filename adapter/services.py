@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from adapter.engine import Decision, TicketFacts
@@ -19,8 +19,14 @@ class Helpdesk(Protocol):
     name: str
     language: str
 
-    def facts(self, payload: str) -> TicketFacts:
+    def facts(self, payload: dict[str, Any]) -> TicketFacts:
         """An inbox payload as facts; may re-read the ticket (raises connectors.errors.ApiError)."""
+
+    def customer_changed(
+        self, customer_number: str, plan: str | None, valid_until: date | None
+    ) -> tuple[list[tuple[str, dict[str, Any]]], list[tuple[str, str]]]:
+        """A customer's standing changed: outbox writes (key, payload) for its records, and
+        inbox payloads (ticket id, payload) for its open tickets."""
 
     def write_back(self, decision: Decision, facts: TicketFacts, *, note: bool) -> dict[str, Any]:
         """The outbox payload for a changed decision; `note`: with a note about the change."""

@@ -7,6 +7,7 @@ is marked done in that same transaction, so a crash anywhere leaves either all o
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -14,7 +15,8 @@ from datetime import UTC, datetime, timedelta
 
 from marshmallow import ValidationError
 
-from adapter.engine import decide, ledger_keys, substance
+from adapter.engine import decide, ledger_keys, standing, substance
+from adapter.licences import CUSTOMER_CHANGED
 from adapter.services import Services
 from adapter.store.queue import Claimed
 from connectors.errors import ApiError
@@ -141,7 +143,11 @@ class Worker:
     def decide(self, row: Claimed) -> None:
         services = self.services
         helpdesk = services.helpdesks[row.helpdesk]
-        facts = helpdesk.facts(row.payload)  # may call the helpdesk: outside the transaction
+        data = json.loads(row.payload)
+        if CUSTOMER_CHANGED in data:
+            self.customer_changed(row, data[CUSTOMER_CHANGED])
+            return
+        facts = helpdesk.facts(data)  # may call the helpdesk: outside the transaction
         store, policy = services.store, services.policy
         now = self.clock()
         with store.session() as session:
@@ -175,12 +181,44 @@ class Worker:
             "worker.decided", extra={"ticket_id": facts.ticket_id, "billable": decision.billable}
         )
 
+    def customer_changed(self, row: Claimed, customer: str) -> None:
+        """A customer's contracts changed: its organisation's fields, and every open ticket
+        decided again (written back only where the decision changes)."""
+        services = self.services
+        helpdesk = services.helpdesks[row.helpdesk]
+        store, now = services.store, self.clock()
+        with store.session() as session:
+            contracts = store.contracts_for(session, customer)
+        plan, valid_until = standing(
+            contracts, now.astimezone(services.policy.calendar.time_zone).date(), services.policy
+        )
+        writes, tickets = helpdesk.customer_changed(
+            customer, plan, valid_until
+        )  # reads the helpdesk
+        with store.session() as session:
+            for key, payload in writes:
+                store.add_outbox(session, helpdesk.name, key, payload, now)
+            for ticket_id, payload in tickets:
+                store.accept_inbox(
+                    session,
+                    helpdesk=helpdesk.name,
+                    delivery_id=f"recheck:{row.id}:{ticket_id}",
+                    ticket_id=ticket_id,
+                    trigger="licences",
+                    payload=payload,
+                    now=now,
+                )
+            store.finish(session, "inbox", row.id, now)
+        logger.info(
+            "worker.customer-changed", extra={"customer": customer, "tickets": len(tickets)}
+        )
+
     def deliver(self, row: Claimed) -> None:
         store = self.services.store
         helpdesk = self.services.helpdesks[row.helpdesk]
         with store.session() as session:
             latest = store.latest_outbox_payload(session, row.helpdesk, row.ticket_id)
-        # Fields and tags converge to the newest decision; the note is this row's own.
+        # Fields and tags converge to the newest write for the record; a note is this row's own.
         done = helpdesk.deliver({**latest, "note": row.payload.get("note")})
         with store.session() as session:
             store.finish(session, "outbox", row.id, self.clock())

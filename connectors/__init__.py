@@ -9,6 +9,9 @@ if TYPE_CHECKING:
     from adapter.settings import Settings
 
 
+HELPDESKS = ("zammad",)  # the names of helpdesk connectors; a new helpdesk adds its name
+
+
 def helpdesks(settings: Settings, policy: Policy) -> dict[str, Any]:
     """Every helpdesk connector, by name; a new helpdesk adds its line here."""
     from connectors.zammad.helpdesk import ZammadHelpdesk

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select
 
@@ -73,7 +75,7 @@ def test_fixture_is_accepted_into_the_inbox_and_maps_to_facts(name, client, serv
     with services.store.session() as session:
         row = session.scalars(select(InboxRow)).one()
     assert row.trigger == trigger and row.ticket_id == "81" and row.status == "pending"
-    facts = services.helpdesks["zammad"].facts(row.payload)
+    facts = services.helpdesks["zammad"].facts(json.loads(row.payload))
     assert facts.ticket_id == 81 and facts.support_queue
     for field, value in EXPECTED[name].items():
         assert getattr(facts, field) == value, field

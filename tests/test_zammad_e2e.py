@@ -119,7 +119,7 @@ def test_nothing_is_written_when_nothing_changed_and_own_writes_set_off_no_webho
     rig.settle()
     writes = [r for r in rig.zammad.requests if r.method in ("PUT", "POST", "DELETE")]
     assert writes == []
-    assert count(rig, OutboxRow) == 1
+    assert count(rig, OutboxRow, ticket_id=str(ticket_id)) == 1
     assert count(rig, DecisionRow, changed=True) == 1
     assert len([a for a in rig.zammad.articles(ticket_id) if a["type"] == "note"]) == 1
 
@@ -154,7 +154,7 @@ def test_transient_write_back_failures_are_retried(rig):
     ticket_id = ticket(rig, user, 11)
     rig.settle()
     assert rig.zammad.ticket(ticket_id)["entitlement_quota"] == "1/4 Nov 2026"
-    assert count(rig, OutboxRow, status="done") == 1
+    assert count(rig, OutboxRow, status="done", ticket_id=str(ticket_id)) == 1
 
 
 def test_a_rejected_write_back_becomes_a_dead_letter_that_can_be_retried(rig):

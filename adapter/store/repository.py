@@ -48,6 +48,7 @@ class UpsertReport:
     unchanged: int = 0
     stale: int = 0
     conflicts: list[str] = field(default_factory=list)
+    customers: set[str] = field(default_factory=set)  # whose contracts were created or changed
 
 
 class Store(QueueStore, CheckpointStore):
@@ -99,6 +100,7 @@ class Store(QueueStore, CheckpointStore):
                 session.add(row)
                 rows[licence.licence_id] = row
                 report.created += 1
+                report.customers.add(licence.customer_number)
                 continue
 
             old, new = row.revision, licence.revision
@@ -114,6 +116,7 @@ class Store(QueueStore, CheckpointStore):
             else:
                 # Content the same but newer terms (e.g. a changed policy) keep the revision.
                 revision = old if new is None and same_licence else new
+                report.customers.update((row.customer_number, licence.customer_number))
                 _assign(row, values, revision=revision, source=source, updated_at=now)
                 if row.contract is None:
                     row.contract = ContractRow(**terms, updated_at=now)

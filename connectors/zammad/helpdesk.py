@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from adapter.engine import Decision, TicketFacts
@@ -24,6 +24,8 @@ from mappings.zammad import (
     load_webhook,
     to_facts,
 )
+
+CLOSED_STATES = ("closed", "merged", "removed")
 
 
 class NotConfigured(ApiError):
@@ -51,10 +53,10 @@ class ZammadHelpdesk:
         mapping = load_mapping(settings.mapping("zammad.yaml"))
         return cls(mapping, policy, client, settings.language)
 
-    def facts(self, payload: str) -> TicketFacts:
+    def facts(self, payload: dict[str, Any]) -> TicketFacts:
         """The payload names the ticket; its state is read again from Zammad, because Zammad
         builds the payload at send time and tags are not in it at all."""
-        event = load_webhook(json.loads(payload))
+        event = load_webhook(payload)
         snapshot = (
             self.snapshot(event.ticket.id)
             if self.client
@@ -87,7 +89,57 @@ class ZammadHelpdesk:
         )
 
     def deliver(self, payload: dict[str, Any]) -> list[str]:
+        if payload.get("kind") == "organization":
+            return writeback.deliver_organization(self._client(), payload)
         return writeback.deliver(self._client(), payload)
+
+    def customer_changed(
+        self, customer_number: str, plan: str | None, valid_until: date | None
+    ) -> tuple[list[tuple[str, dict[str, Any]]], list[tuple[str, str]]]:
+        """The customer's organisations get their plan fields; their open tickets are queued
+        to be decided again. Without a Zammad connection there is nothing to bring up to date."""
+        if self.client is None:
+            return [], []
+        names = self.mapping.write_back.organization
+        key = self.mapping.customer_number_organization_attribute
+        if not key:
+            return [], []
+        organizations = [
+            o
+            for o in self.client.search_organizations(f"{key}:{customer_number}")
+            if str(o.get(key)) == customer_number
+        ]
+        values = {
+            "customer_number": customer_number,
+            "plan": plan,
+            "valid_until": valid_until.isoformat() if valid_until else None,
+        }
+        writes = [
+            (
+                f"organization:{o['id']}",
+                {
+                    "kind": "organization",
+                    "organization_id": o["id"],
+                    "attributes": {names[k]: v for k, v in values.items() if k in names},
+                },
+            )
+            for o in organizations
+        ]
+        tickets = [
+            (str(t["id"]), json.dumps({"ticket": t, "article": {}}))
+            for o in organizations
+            for t in self._open_tickets(o["id"])
+        ]
+        return writes, tickets
+
+    def _open_tickets(self, organization_id: int) -> list[dict[str, Any]]:
+        found, page = [], 1
+        while True:
+            batch = self._client().search_tickets(f"organization_id:{organization_id}", page=page)
+            found += [t for t in batch if t.get("state") not in CLOSED_STATES]
+            if len(batch) < 100:
+                return found
+            page += 1
 
     def reconcile(self, store: Any, now: datetime, since: datetime | None = None) -> int:
         """Put tickets changed since the watermark (or `since`) into the inbox."""

@@ -108,3 +108,13 @@ def _same(current: Any, wanted: Any) -> bool:
 
 def _instant(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def deliver_organization(client: ZammadClient, item: dict[str, Any]) -> list[str]:
+    """The organisation's plan fields, written only where they differ."""
+    organization_id = item["organization_id"]
+    current = client.organization(organization_id)
+    changed = {k: v for k, v in item["attributes"].items() if not _same(current.get(k), v)}
+    if changed:
+        client.update_organization(organization_id, changed)
+    return [f"organization attributes {', '.join(sorted(changed))}"] if changed else []
