@@ -293,7 +293,7 @@ def serve(ctx: Context, host: str, port: int) -> None:
     from werkzeug.serving import make_server
 
     from adapter.app import ConfigError, create_app
-    from adapter.worker import Worker
+    from adapter.worker import start_threads
 
     services = _services(ctx)
     try:
@@ -301,29 +301,28 @@ def serve(ctx: Context, host: str, port: int) -> None:
     except ConfigError as e:
         raise click.ClickException(str(e)) from e
     stop = _until_signalled()
-    worker = threading.Thread(
-        target=Worker(services).run,
-        args=(stop,),
-        name="worker",
-        daemon=True,
-    )
-    worker.start()
+    workers = start_threads(services, stop, ctx.settings.worker_threads)
     server = make_server(host, port, app, threaded=True)
     click.echo(f"serving on http://{host}:{server.port} with an embedded worker")
     threading.Thread(target=lambda: (stop.wait(), server.shutdown()), daemon=True).start()
     server.serve_forever()
-    worker.join(timeout=10)
+    for thread in workers:
+        thread.join(timeout=10)
 
 
 @main.command()
 @pass_context
 def worker(ctx: Context) -> None:
     """The worker alone (several may run against PostgreSQL, with gunicorn in front)."""
-    from adapter.worker import Worker
+    from adapter.worker import start_threads
 
     services = _services(ctx)
-    click.echo("worker running")
-    Worker(services).run(_until_signalled())
+    stop = _until_signalled()
+    threads = start_threads(services, stop, ctx.settings.worker_threads)
+    click.echo(f"worker running ({len(threads)} threads)")
+    stop.wait()
+    for thread in threads:
+        thread.join(timeout=10)
 
 
 @main.group("dead-letters")

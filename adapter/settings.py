@@ -22,6 +22,7 @@ class Settings:
     insecure_no_signature: bool = False
     max_attempts: int = 8  # write-back and inbox attempts before a row becomes a dead letter
     dead_after: int = 86400  # seconds of failing before a row becomes a dead letter
+    worker_threads: int = 4  # workers per `serve` or `worker` process
     lease: int = 120  # seconds a worker holds a row; a row held by a dead worker waits this long
     reconcile_interval: int = 300  # seconds between the worker's reconcile runs; 0: never
     zammad_token: str | None = field(default=None, repr=False)

@@ -36,8 +36,9 @@ class Worker:
         services: Services,
         *,
         clock: Clock = utcnow,
-        batch: int = 50,
+        batch: int = 10,
         retry_base: float = 10.0,
+        reconcile: bool = True,
     ) -> None:
         settings = services.settings
         self.services = services
@@ -47,7 +48,7 @@ class Worker:
         self.retry_base = retry_base  # seconds before a row's second attempt; doubles after
         self.max_attempts = settings.max_attempts
         self.max_age = timedelta(seconds=settings.dead_after)
-        self.reconcile_every = timedelta(seconds=settings.reconcile_interval)
+        self.reconcile_every = timedelta(seconds=settings.reconcile_interval if reconcile else 0)
         self._reconciled_at: datetime | None = None
 
     def run_once(self) -> int:
@@ -223,3 +224,15 @@ class Worker:
         with store.session() as session:
             store.finish(session, "outbox", row.id, self.clock())
         logger.info("worker.delivered", extra={"ticket_id": row.ticket_id, "done": done})
+
+
+def start_threads(services: Services, stop: threading.Event, count: int) -> list[threading.Thread]:
+    """`count` workers in threads of this process (the calls to the helpdesk overlap; the
+    database keeps them apart). The first one also reconciles."""
+    threads = []
+    for n in range(count):
+        worker = Worker(services, reconcile=n == 0)
+        thread = threading.Thread(target=worker.run, args=(stop,), name=f"worker-{n}", daemon=True)
+        thread.start()
+        threads.append(thread)
+    return threads

@@ -33,7 +33,6 @@ from adapter.licences import store_licences
 from adapter.services import build_services
 from adapter.settings import Settings
 from adapter.store import upgrade
-from adapter.worker import Worker
 from webhooks.signatures import hub_signature
 
 SECRET = "bench-secret"
@@ -64,10 +63,21 @@ def zammad_process(events: int, out: multiprocessing.Queue, stop: multiprocessin
         stop.wait()
 
 
+def pending(store) -> int:
+    from sqlalchemy import func, select
+
+    with store.session() as session:
+        return sum(
+            session.scalar(select(func.count()).select_from(m).where(m.status == "pending"))
+            for m in (InboxRow, OutboxRow)
+        )
+
+
 def main() -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--threads", type=int, default=4, help="worker threads (WORKER_THREADS)")
     args = parser.parse_args()
     out: multiprocessing.Queue = multiprocessing.Queue()
     stop = multiprocessing.Event()
@@ -123,10 +133,14 @@ def main() -> None:
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(post, payloads))
         accepted = time.perf_counter()
-        worker = Worker(services)
-        while worker.run_once():
-            pass
+        stop_workers = threading.Event()
+        threads = start_threads(services, stop_workers, args.threads)
+        while pending(services.store):
+            time.sleep(0.05)
         done = time.perf_counter()
+        stop_workers.set()
+        for thread in threads:
+            thread.join(timeout=10)
         server.shutdown()
         stop.set()
         child.join(timeout=30)
