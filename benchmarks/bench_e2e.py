@@ -33,6 +33,8 @@ from adapter.licences import store_licences
 from adapter.services import build_services
 from adapter.settings import Settings
 from adapter.store import upgrade
+from adapter.store.models import InboxRow, OutboxRow
+from adapter.worker import start_threads
 from webhooks.signatures import hub_signature
 
 SECRET = "bench-secret"
