@@ -153,9 +153,10 @@ def main() -> None:
         f"decided and written back in {work:.1f} s ({n / work:,.0f}/s); "
         f"end to end {n / total:,.0f} events/s"
     )
+    busy = work * args.threads  # the thread-seconds the workers had
     print(
-        f"worker time in HTTP calls to Zammad: {http_seconds:.1f} s of {work:.1f} s; "
-        f"outside them: {100 * (1 - http_seconds / work):.0f}%"
+        f"{args.threads} worker threads; in HTTP calls to Zammad: {http_seconds:.1f} of "
+        f"{busy:.1f} thread-seconds; outside them: {100 * (1 - http_seconds / busy):.0f}%"
     )
 
 

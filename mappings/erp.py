@@ -252,6 +252,13 @@ def load_erp_mapping(path: Path | None = None) -> ErpMapping:
     return mapping
 
 
+def load_erp_mapping_for(settings: Any) -> ErpMapping:
+    """The admin's erp.yaml if the mappings directory has one, else the shipped file (as
+    `entitlements check` reads it): a directory set up before erp.yaml existed still works."""
+    path = settings.mapping(SHIPPED)
+    return load_erp_mapping(path if path is not None and path.exists() else None)
+
+
 # --- items ------------------------------------------------------------------------------------
 
 

@@ -31,6 +31,7 @@ class SettingsSchema(Schema):
     DEAD_AFTER = fields.Integer(validate=validate.Range(min=1))
     RECONCILE_INTERVAL = fields.Integer(validate=validate.Range(min=0))
     LEASE = fields.Integer(validate=validate.Range(min=1))
+    WORKER_THREADS = fields.Integer(validate=validate.Range(min=1, max=64))
     ZAMMAD_TOKEN = fields.String(validate=validate.Length(min=1))
     ZAMMAD_WEBHOOK_SECRET = fields.String(validate=validate.Length(min=1))
     ERP_PUSH_TOKEN = fields.String(validate=validate.Length(min=1))

@@ -7,6 +7,6 @@ from flask import Blueprint
 
 def blueprints() -> list[Blueprint]:
     """Every sender's blueprint; a new helpdesk adds its module here."""
-    from webhooks import zammad
+    from webhooks import erp, openapi, zammad
 
-    return [zammad.bp]
+    return [zammad.bp, erp.bp, openapi.bp]

@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -221,7 +221,7 @@ def _newest(newest: str | None, items: list[Any], pull: ErpPull) -> str | None:
         seen = changed_at(item, pull)
         if seen is not None and (best is None or seen > best):
             best = seen
-    return best.isoformat() if best else None
+    return best.astimezone(UTC).isoformat() if best else None
 
 
 def _first_key(items: list[Any], pull: ErpPull) -> Any:

@@ -10,20 +10,17 @@ not retried (the ERP must change them, which gives them a new change time).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from adapter.contracts import Licence
 from adapter.licences import store_licences
 from adapter.policy import Policy
 from adapter.store import UpsertReport
-from adapter.store.models import ContractRow, LicenceRow
 from connectors.erp.client import ErpClient, ErpPage
 from mappings.erp import ErpMapping, map_item
 from mappings.licences import LicenceSchema
@@ -90,8 +87,9 @@ def sync_erp(
 ) -> SyncReport:
     """Pull licences changed since the last run into contracts; returns what it did.
 
-    Changed customers are returned, not acted on. A run that stops half-way returns nothing:
-    who needs the customers of pages committed before a failure gets them from `on_page`.
+    The customers whose contracts changed are returned for the record: `store_licences`
+    queues their re-decisions in each page's own transaction, so a crash loses none. A run
+    that stops half-way returns no report; `on_page` sees each page once it is committed.
     """
     schema = LicenceSchema(policy.plans, mapping.products, strict=False)
     with store.session() as session:
@@ -101,10 +99,10 @@ def sync_erp(
     for page in client.pages(position):
         licences, invalid, problems = validate_items(page, mapping, schema)
         with store.session() as session:
-            upsert, changed = store_tracking_customers(
-                store, session, policy, licences, "pull", now
-            )
+            # The store also queues the re-decisions of changed customers in this transaction.
+            upsert = store_licences(store, session, policy, licences, "pull", now)
             store.set_checkpoint(session, CHECKPOINT, page.position_after, now)
+        changed = set(upsert.customers)
         for problem in problems:
             logger.warning("erp.sync.invalid-item: %s", problem)
         if upsert.conflicts:
@@ -149,58 +147,3 @@ def validate_items(
                 for path, message in flatten_messages(e.messages)
             )
     return licences, invalid, problems
-
-
-# Columns whose change can change a decision; a revision number alone cannot.
-_LICENCE_COLUMNS = tuple(
-    c.key for c in LicenceRow.__table__.columns if c.key not in ("revision", "source", "updated_at")
-)
-_CONTRACT_COLUMNS = tuple(
-    c.key for c in ContractRow.__table__.columns if c.key not in ("id", "updated_at")
-)
-
-
-def store_tracking_customers(
-    store: Any,
-    session: Session,
-    policy: Policy,
-    licences: Sequence[Licence],
-    source: str,
-    now: datetime,
-) -> tuple[UpsertReport, set[str]]:
-    """`store_licences`, and the customer numbers whose licences or contracts it changed
-    (both the old and the new one when a licence moved to another customer).
-
-    The store's report has counts only, so the rows are compared before and after. Before:
-    plain column values (not ORM objects, which would keep the store's locking select from
-    seeing the committed state); after: the objects the store loaded or added.
-    """
-    ids = sorted({licence.licence_id for licence in licences})
-    before: dict[str, tuple[Any, ...]] = {}
-    if ids:
-        columns = [getattr(LicenceRow, name) for name in _LICENCE_COLUMNS]
-        columns += [getattr(ContractRow, name) for name in _CONTRACT_COLUMNS]
-        query = (
-            select(LicenceRow.licence_id, *columns)
-            .outerjoin(ContractRow, ContractRow.id == LicenceRow.licence_id)
-            .where(LicenceRow.licence_id.in_(ids))
-        )
-        before = {row[0]: tuple(row[1:]) for row in session.execute(query)}
-    upsert = store_licences(store, session, policy, licences, source, now)
-    changed: set[str] = set()
-    if not upsert.created and not upsert.updated:
-        return upsert, changed
-    for licence_id in ids:
-        row = session.get(LicenceRow, licence_id)  # in the session already: no query
-        if row is None:
-            continue
-        contract = row.contract
-        after = tuple(getattr(row, name) for name in _LICENCE_COLUMNS) + tuple(
-            getattr(contract, name) if contract is not None else None for name in _CONTRACT_COLUMNS
-        )
-        old = before.get(licence_id)
-        if old != after:
-            changed.add(row.customer_number)
-            if old is not None:
-                changed.add(old[_LICENCE_COLUMNS.index("customer_number")])
-    return upsert, changed
