@@ -192,3 +192,50 @@ def _wait_until(check, timeout: float = 20.0) -> None:
             pass
         time.sleep(0.1)
     raise AssertionError("condition not met in time")
+
+
+def test_reconcile_command_queues_and_processes_changes_since(zammad, database_url, store):
+    env = env_for(zammad, database_url)
+    assert CliRunner().invoke(main, ["setup-zammad"], env=env).exit_code == 0
+    org = zammad.add_organization("Missed Ltd", customer_number="C-MISSED")
+    user = zammad.add_user("Pat", "Missed", "pat@missed.example", organization_id=org)
+    ticket = zammad.create_ticket("Nobody told the adapter", user)  # no webhook configured
+    result = CliRunner().invoke(main, ["reconcile", "--since", "2020-01-01T00:00:00Z"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "zammad: 1 change(s) queued" in result.output
+    assert zammad.ticket(ticket)["entitlement_billable"] is True  # no contract: written back
+    again = CliRunner().invoke(main, ["reconcile"], env=env)
+    assert "zammad: 0 change(s) queued" in again.output  # the watermark moved on
+
+
+def test_a_row_failing_longer_than_dead_after_becomes_a_dead_letter(store):
+    from datetime import timedelta
+
+    start = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    with store.session() as session:
+        store.add_outbox(session, "zammad", "82", {"ticket_id": 82}, start)
+    [row] = store.claim("outbox", start, limit=1, lease=timedelta(seconds=30))
+    day = timedelta(days=1)
+    fail = store.fail
+    assert not fail("outbox", row.id, "HTTP 503", start, retry_in=60, max_attempts=99, max_age=day)
+    assert not fail(
+        "outbox",
+        row.id,
+        "HTTP 503",
+        start + timedelta(hours=23),
+        retry_in=60,
+        max_attempts=99,
+        max_age=day,
+    )
+    assert fail(
+        "outbox", row.id, "HTTP 503", start + day, retry_in=60, max_attempts=99, max_age=day
+    )
+    with store.session() as session:
+        assert store.retry_dead(session, "outbox", row.id, start + 2 * day)
+    # put back: its age counts from its next failure, and its history is kept
+    assert not fail(
+        "outbox", row.id, "HTTP 503", start + 2 * day, retry_in=60, max_attempts=99, max_age=day
+    )
+    with store.session() as session:
+        [] = store.dead_letters(session)
+        assert len(session.get(OutboxRow, row.id).history) == 5
