@@ -35,7 +35,7 @@ def licence_schema(services):
 
 
 def test_the_document_is_valid_openapi_3_1(document):
-    validator = pytest.importorskip("openapi_spec_validator")
+    import openapi_spec_validator as validator
     validator.validate(document)
     assert document["openapi"].startswith("3.1")
 
@@ -113,7 +113,7 @@ SAMPLES = [
 def test_the_licence_json_schema_accepts_what_licence_schema_accepts(
     document, licence_schema, sample
 ):
-    jsonschema = pytest.importorskip("jsonschema")
+    import jsonschema
     schema = document["components"]["schemas"]["Licence"]
     try:
         licence_schema.load(sample)
