@@ -40,17 +40,18 @@ def store_licences(
     """
     items = [(lic, contract_from_licence(lic, policy.plan(lic.plan))) for lic in newest(licences)]
     report = store.upsert_licences(session, items, source=source, now=now)
-    for customer in sorted(report.customers):
-        for helpdesk in HELPDESKS:
-            store.accept_inbox(
-                session,
-                helpdesk=helpdesk,
-                delivery_id=f"licences:{customer}:{now.isoformat()}",
-                ticket_id=f"customer:{customer}",
-                trigger="licences",
-                payload=json.dumps({CUSTOMER_CHANGED: customer}),
-                now=now,
-            )
+    rechecks = [
+        {
+            "helpdesk": helpdesk,
+            "delivery_id": f"licences:{customer}:{now.isoformat()}",
+            "ticket_id": f"customer:{customer}",
+            "trigger": "licences",
+            "payload": json.dumps({CUSTOMER_CHANGED: customer}),
+        }
+        for customer in sorted(report.customers)
+        for helpdesk in HELPDESKS
+    ]
+    store.accept_inbox_many(session, rechecks, now)
     return report
 
 

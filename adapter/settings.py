@@ -25,6 +25,7 @@ class Settings:
     worker_threads: int = 4  # workers per `serve` or `worker` process
     lease: int = 120  # seconds a worker holds a row; a row held by a dead worker waits this long
     reconcile_interval: int = 300  # seconds between the worker's reconcile runs; 0: never
+    erp_sync_interval: int = 900  # seconds between the worker's ERP pulls; 0: never
     zammad_token: str | None = field(default=None, repr=False)
     zammad_webhook_secret: str | None = field(default=None, repr=False)
     erp_push_token: str | None = field(default=None, repr=False)
@@ -32,8 +33,10 @@ class Settings:
     admin_token: str | None = field(default=None, repr=False)
 
     def mapping(self, name: str) -> Path | None:
-        """The admin's copy of a mapping file, or None for the shipped one."""
-        return self.mappings_dir / name if self.mappings_dir else None
+        """The admin's copy of a mapping file, or None for the shipped one (also when the
+        admin's directory has no such file)."""
+        path = self.mappings_dir / name if self.mappings_dir else None
+        return path if path is not None and path.exists() else None
 
     def redacted(self) -> dict[str, object]:
         """For logs and `check`: secrets show only whether they are set."""

@@ -19,6 +19,7 @@ from adapter.engine import decide, ledger_keys, standing, substance
 from adapter.licences import CUSTOMER_CHANGED
 from adapter.services import Services
 from adapter.store.queue import Claimed
+from connectors import periodic
 from connectors.errors import ApiError
 from connectors.retry import backoff
 
@@ -38,7 +39,7 @@ class Worker:
         clock: Clock = utcnow,
         batch: int = 10,
         retry_base: float = 10.0,
-        reconcile: bool = True,
+        periodic_jobs: bool = True,
     ) -> None:
         settings = services.settings
         self.services = services
@@ -48,12 +49,23 @@ class Worker:
         self.retry_base = retry_base  # seconds before a row's second attempt; doubles after
         self.max_attempts = settings.max_attempts
         self.max_age = timedelta(seconds=settings.dead_after)
-        self.reconcile_every = timedelta(seconds=settings.reconcile_interval if reconcile else 0)
-        self._reconciled_at: datetime | None = None
+        self.jobs: list[tuple[str, timedelta, Callable[[Services, datetime], object]]] = []
+        if periodic_jobs:  # one thread per process runs them
+            if settings.reconcile_interval:
+                for helpdesk in services.helpdesks.values():
+                    self.jobs.append(
+                        (
+                            f"{helpdesk.name}.reconcile",
+                            timedelta(seconds=settings.reconcile_interval),
+                            lambda s, now, h=helpdesk: h.reconcile(s.store, now),
+                        )
+                    )
+            self.jobs += [(n, timedelta(seconds=i), run) for n, i, run in periodic(settings)]
+        self._last_run: dict[str, datetime] = {}
 
     def run_once(self) -> int:
         """One pass over what is due; returns how many rows it handled."""
-        self._reconcile_when_due()
+        self._jobs_when_due()
         handled = 0
         for row in self.services.store.claim(
             "inbox", self.clock(), limit=self.batch, lease=self.lease
@@ -80,22 +92,21 @@ class Worker:
                 wake.wait(poll)
                 wake.clear()
 
-    def _reconcile_when_due(self) -> None:
+    def _jobs_when_due(self) -> None:
+        """Reconcile each helpdesk and run the connectors' periodic jobs (the ERP pull) when
+        their interval has passed. A failure waits for the next interval."""
         now = self.clock()
-        every = self.reconcile_every
-        if not every or (self._reconciled_at and now - self._reconciled_at < every):
-            return
-        self._reconciled_at = now
-        for helpdesk in self.services.helpdesks.values():
+        for name, every, run in self.jobs:
+            last = self._last_run.get(name)
+            if last is not None and now - last < every:
+                continue
+            self._last_run[name] = now
             try:
-                new = helpdesk.reconcile(self.services.store, now)
-            except ApiError as e:  # the helpdesk is down or not configured: next interval
-                logger.warning(
-                    "worker.reconcile-failed", extra={"helpdesk": helpdesk.name, "error": str(e)}
-                )
+                result = run(self.services, now)
+            except Exception as e:  # an outside system down or not configured: next interval
+                logger.warning("worker.job-failed", extra={"job": name, "error": str(e)})
             else:
-                if new:
-                    logger.info("worker.reconciled", extra={"helpdesk": helpdesk.name, "new": new})
+                logger.info("worker.job-done", extra={"job": name, "result": str(result)})
 
     def drain(self, timeout: float = 30.0) -> None:
         """Run passes until nothing is due (tests, the demo)."""
@@ -228,10 +239,10 @@ class Worker:
 
 def start_threads(services: Services, stop: threading.Event, count: int) -> list[threading.Thread]:
     """`count` workers in threads of this process (the calls to the helpdesk overlap; the
-    database keeps them apart). The first one also reconciles."""
+    database keeps them apart). The first one also runs the periodic jobs."""
     threads = []
     for n in range(count):
-        worker = Worker(services, reconcile=n == 0)
+        worker = Worker(services, periodic_jobs=n == 0)
         thread = threading.Thread(target=worker.run, args=(stop,), name=f"worker-{n}", daemon=True)
         thread.start()
         threads.append(thread)

@@ -21,6 +21,17 @@ def helpdesks(settings: Settings, policy: Policy) -> dict[str, Any]:
 
 def commands() -> list[Any]:
     """Command-line commands that connectors add to `entitlements`."""
+    from connectors.erp.cli import sync_erp_command
     from connectors.zammad.cli import demo, setup_zammad
 
-    return [demo, setup_zammad]
+    return [demo, setup_zammad, sync_erp_command]
+
+
+def periodic(settings: Settings) -> list[tuple[str, int, Any]]:
+    """Jobs the worker runs on an interval: (name, seconds, run(services, now))."""
+    jobs = []
+    if settings.erp_url and settings.erp_token and settings.erp_sync_interval:
+        from connectors.erp.cli import pull
+
+        jobs.append(("erp.sync", settings.erp_sync_interval, pull))
+    return jobs

@@ -30,6 +30,7 @@ class SettingsSchema(Schema):
     MAX_ATTEMPTS = fields.Integer(validate=validate.Range(min=1))
     DEAD_AFTER = fields.Integer(validate=validate.Range(min=1))
     RECONCILE_INTERVAL = fields.Integer(validate=validate.Range(min=0))
+    ERP_SYNC_INTERVAL = fields.Integer(validate=validate.Range(min=0))
     LEASE = fields.Integer(validate=validate.Range(min=1))
     WORKER_THREADS = fields.Integer(validate=validate.Range(min=1, max=64))
     ZAMMAD_TOKEN = fields.String(validate=validate.Length(min=1))

@@ -66,25 +66,31 @@ class QueueStore:
     ) -> bool:
         """Store a delivery once: False if its id is already stored (a repeat). One statement,
         so two concurrent twins cannot both get in and neither waits for a savepoint."""
-        insert = sqlite_insert if session.bind.dialect.name == "sqlite" else postgresql_insert
-        statement = (
-            insert(InboxRow)
-            .values(
-                helpdesk=helpdesk,
-                delivery_id=delivery_id,
-                ticket_id=ticket_id,
-                trigger=trigger,
-                payload=payload,
-                received_at=now,
-                next_attempt_at=now,
-                status="pending",
-                attempts=0,
-                history=[],
-            )
-            .on_conflict_do_nothing(index_elements=["helpdesk", "delivery_id"])
-            .returning(InboxRow.id)
-        )
+        row = {
+            "helpdesk": helpdesk,
+            "delivery_id": delivery_id,
+            "ticket_id": ticket_id,
+            "trigger": trigger,
+            "payload": payload,
+        }
+        statement = self._new_inbox_rows(session, now).values(row).returning(InboxRow.id)
         return session.execute(statement).scalar() is not None
+
+    def accept_inbox_many(
+        self, session: Session, rows: list[dict[str, Any]], now: datetime
+    ) -> None:
+        """Several at once (helpdesk, delivery_id, ticket_id, trigger, payload each); repeats
+        are skipped."""
+        if rows:
+            session.execute(self._new_inbox_rows(session, now), rows)
+
+    def _new_inbox_rows(self, session: Session, now: datetime) -> Any:
+        insert = sqlite_insert if session.bind.dialect.name == "sqlite" else postgresql_insert
+        return (
+            insert(InboxRow)
+            .values(received_at=now, next_attempt_at=now, status="pending", attempts=0, history=[])
+            .on_conflict_do_nothing(index_elements=["helpdesk", "delivery_id"])
+        )
 
     def add_outbox(
         self,

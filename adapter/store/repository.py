@@ -17,7 +17,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from adapter.contracts import Contract, Licence
@@ -83,22 +83,25 @@ class Store(QueueStore, CheckpointStore):
         _require_aware(now, "now")
         rows = self._licence_rows(session, [licence.licence_id for licence, _ in items])
         report = UpsertReport()
+        new_licences: list[dict[str, Any]] = []
+        new_contracts: list[dict[str, Any]] = []
+        pending: set[str] = set()
         for licence, contract in items:
             if contract.id != licence.licence_id:
                 raise ValueError(f"contract {contract.id} given for licence {licence.licence_id}")
             values = _licence_values(licence)
             terms = _contract_values(contract)
             row = rows.get(licence.licence_id)
-            if row is None:
-                row = LicenceRow(
-                    revision=licence.revision,
-                    source=source,
-                    updated_at=now,
-                    contract=ContractRow(**terms, updated_at=now),
-                    **values,
+            if row is None and licence.licence_id in pending:  # a repeat within the batch
+                self._insert_new(session, new_licences, new_contracts, pending)
+                rows.update(self._licence_rows(session, [licence.licence_id]))
+                row = rows[licence.licence_id]
+            if row is None:  # new: inserted in bulk below (an initial sync brings thousands)
+                pending.add(licence.licence_id)
+                new_licences.append(
+                    {**values, "revision": licence.revision, "source": source, "updated_at": now}
                 )
-                session.add(row)
-                rows[licence.licence_id] = row
+                new_contracts.append({**terms, "updated_at": now})
                 report.created += 1
                 report.customers.add(licence.customer_number)
                 continue
@@ -123,8 +126,23 @@ class Store(QueueStore, CheckpointStore):
                 elif not same_contract:
                     _assign(row.contract, terms, updated_at=now)
                 report.updated += 1
+        self._insert_new(session, new_licences, new_contracts, pending)
         session.flush()
         return report
+
+    def _insert_new(
+        self,
+        session: Session,
+        licences: list[dict[str, Any]],
+        contracts: list[dict[str, Any]],
+        pending: set[str],
+    ) -> None:
+        if licences:
+            session.execute(insert(LicenceRow), licences)
+            session.execute(insert(ContractRow), contracts)
+        licences.clear()
+        contracts.clear()
+        pending.clear()
 
     def _licence_rows(self, session: Session, ids: Iterable[str]) -> dict[str, LicenceRow]:
         unique = sorted(set(ids))  # one lock order: concurrent batches cannot deadlock
