@@ -1,0 +1,181 @@
+"""A licence bought this morning changes what agents see this morning: push and pull, end to
+end through the Zammad stand-in and the ERP stand-in."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import requests
+
+from adapter.settings import Settings
+from connectors.erp.cli import pull
+from connectors.erp.standin import ErpStandin
+from connectors.zammad.rig import Rig
+
+PUSH_TOKEN = "erp-push-token"
+
+
+@pytest.fixture
+def erp():
+    with ErpStandin() as standin:
+        yield standin
+
+
+@pytest.fixture
+def rig(database_url, store, erp):
+    settings = Settings(
+        database_url=database_url,
+        language="en",
+        erp_push_token=PUSH_TOKEN,
+        erp_url=erp.url,
+        erp_token=erp.token,
+    )
+    with Rig(settings, store=store) as rig:
+        yield rig
+
+
+def today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
+def a_ticket_without_contract(rig, number):
+    org = rig.zammad.add_organization(f"New Customer {number}", customer_number=number)
+    user = rig.zammad.add_user("Pat", number, f"pat@{number.lower()}.example", organization_id=org)
+    ticket = rig.zammad.create_ticket("We just bought a licence", user)
+    rig.settle()
+    assert rig.zammad.ticket(ticket)["entitlement_billable"] is True
+    assert "no-contract" in rig.zammad.tags(ticket)
+    return org, ticket
+
+
+def assert_covered_now(rig, org, ticket, plan):
+    rig.settle()
+    written = rig.zammad.ticket(ticket)
+    assert written["entitlement_plan"] == plan
+    assert written["entitlement_billable"] is False
+    assert "no-contract" not in rig.zammad.tags(ticket)
+    organization = rig.zammad.organization(org)
+    assert organization["support_plan"] == plan
+    assert organization["support_valid_until"] == f"{datetime.now(UTC).year + 1}-12-31"
+
+
+def test_a_pushed_licence_clears_todays_no_contract(rig):
+    org, ticket = a_ticket_without_contract(rig, "C-PUSH")
+    licence = {
+        "licence_id": "LIC-PUSH",
+        "revision": 1,
+        "customer_number": "C-PUSH",
+        "product": "SP-BASIC-10",
+        "purchased_on": today(),
+    }
+    answer = requests.post(
+        f"{rig.url}/erp/licences",
+        json=licence,
+        timeout=5,
+        headers={"Authorization": f"Bearer {PUSH_TOKEN}"},
+    )
+    assert answer.status_code == 202, answer.text
+    assert_covered_now(rig, org, ticket, "basic")
+    # the same push again changes nothing, and writes nothing
+    rig.zammad.clear_requests()
+    again = requests.post(
+        f"{rig.url}/erp/licences",
+        json=licence,
+        timeout=5,
+        headers={"Authorization": f"Bearer {PUSH_TOKEN}"},
+    )
+    assert again.json()["unchanged"] == 1
+    rig.settle()
+    assert [r for r in rig.zammad.requests if r.method in ("PUT", "POST", "DELETE")] == []
+
+
+def test_a_pulled_licence_clears_todays_no_contract(rig, erp):
+    org, ticket = a_ticket_without_contract(rig, "C-PULL")
+    erp.put(
+        {
+            "id": "LIC-PULL",
+            "version": 1,
+            "customer": {"number": "C-PULL", "name": "Pull AG"},
+            "article": {"sku": "SP-PRO-10"},
+            "order_date": today(),
+            "state": "ACTIVE",
+            "price": {"net": "9000.00", "currency": "EUR"},
+            "addons": [],
+        }
+    )
+    report = pull(rig.services, datetime.now(UTC))
+    assert (report.created, report.changed_customers) == (1, ["C-PULL"])
+    assert_covered_now(rig, org, ticket, "pro")
+
+
+def test_a_termination_takes_the_plan_away(rig):
+    org, ticket = a_ticket_without_contract(rig, "C-TERM")
+    headers = {"Authorization": f"Bearer {PUSH_TOKEN}"}
+    licence = {
+        "licence_id": "LIC-TERM",
+        "revision": 1,
+        "customer_number": "C-TERM",
+        "plan": "pro",
+        "purchased_on": "2025-01-10",
+    }
+    requests.post(f"{rig.url}/erp/licences", json=licence, headers=headers, timeout=5)
+    rig.settle()
+    assert rig.zammad.organization(org)["support_plan"] == "pro"
+    terminated = {**licence, "revision": 2, "status": "terminated", "cancelled_on": "2025-06-30"}
+    requests.post(
+        f"{rig.url}/erp/licences", json={"licences": [terminated]}, headers=headers, timeout=5
+    )
+    rig.settle()
+    assert rig.zammad.organization(org)["support_plan"] in (None, "")
+    assert rig.zammad.ticket(ticket)["entitlement_billable"] is True
+
+
+def test_sync_erp_command_reports_and_resumes(database_url, store, erp):
+    from click.testing import CliRunner
+
+    from adapter.cli import main
+
+    for n in range(3):
+        erp.put(
+            {
+                "id": f"LIC-CLI-{n}",
+                "version": 1,
+                "customer": {"number": f"C-CLI-{n}"},
+                "article": {"sku": "SP-BASIC-10"},
+                "order_date": "2026-02-01",
+                "state": "ACTIVE",
+            }
+        )
+    erp.put(
+        {
+            "id": "LIC-CLI-BAD",
+            "version": 1,
+            "customer": {"number": "C-CLI-X"},
+            "article": {"sku": "SP-UNKNOWN"},
+            "order_date": "2026-02-01",
+            "state": "ACTIVE",
+        }
+    )
+    env = {
+        "ENTITLEMENTS_DATABASE_URL": database_url,
+        "ENTITLEMENTS_ERP_URL": erp.url,
+        "ENTITLEMENTS_ERP_TOKEN": erp.token,
+    }
+    first = CliRunner().invoke(main, ["sync-erp"], env=env)
+    assert first.exit_code == 0, first.output
+    assert "created 3, updated 0, unchanged 0, stale 0, invalid 1" in first.output
+    assert "invalid: LIC-CLI-BAD: plan: " in first.output
+    assert "3 customer(s) queued to be decided again" in first.output
+    again = CliRunner().invoke(main, ["sync-erp"], env=env)
+    assert "created 0" in again.output and "queued" not in again.output
+    missing = CliRunner().invoke(
+        main,
+        ["sync-erp"],
+        env={
+            "ENTITLEMENTS_DATABASE_URL": database_url,
+            "ENTITLEMENTS_ERP_URL": "",
+            "ENTITLEMENTS_ERP_TOKEN": "",
+        },
+    )
+    assert missing.exit_code == 1 and "ENTITLEMENTS_ERP_URL" in missing.output
