@@ -80,7 +80,8 @@ def from_exception(exc: requests.RequestException) -> ApiError:
     url = exc.request.url if exc.request is not None else None
     if isinstance(exc, requests.Timeout):
         return ApiTimeout(f"timed out: {exc.__class__.__name__}", url=url)
-    if isinstance(exc, requests.ConnectionError):
+    # A reset in the middle of a body surfaces as a broken chunked encoding: still a reset.
+    if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
         return ApiConnectionError(f"connection failed: {exc.__class__.__name__}", url=url)
     return ApiError(f"request failed: {exc.__class__.__name__}", url=url)
 

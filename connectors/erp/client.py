@@ -106,11 +106,7 @@ class ErpClient:
             body = response.content  # read here: a reset mid-body raises inside this try
         except errors.ApiError:
             raise
-        except requests.exceptions.ChunkedEncodingError as e:
-            # The connection broke after the headers: requests does not call that a
-            # ConnectionError, but it is one, and worth another try.
-            raise errors.ApiConnectionError(f"connection broken mid-body: {e}", url=self.url) from e
-        except requests.RequestException as e:
+        except requests.RequestException as e:  # a reset mid-body included
             raise errors.from_exception(e) from e
         try:
             return response.json() if body else None
