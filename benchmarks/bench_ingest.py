@@ -47,7 +47,9 @@ def headers_for(body: bytes) -> dict[str, str]:
     }
 
 
-def start(app: str, port: int, workers: int, env: dict[str, str], cwd: Path) -> subprocess.Popen:
+def start(
+    app: str, port: int, workers: int, threads: int, env: dict[str, str], cwd: Path
+) -> subprocess.Popen:
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -55,6 +57,8 @@ def start(app: str, port: int, workers: int, env: dict[str, str], cwd: Path) -> 
             "gunicorn",
             "--workers",
             str(workers),
+            "--threads",
+            str(threads),
             "--bind",
             f"127.0.0.1:{port}",
             "--log-level",
@@ -133,6 +137,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
     parser.add_argument("--rate", type=float, default=200.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -154,7 +159,7 @@ def main() -> None:
             ("adapter", "adapter.wsgi:app", ROOT),
         ):
             port = free_port()
-            proc = start(app, port, args.workers, env, cwd)
+            proc = start(app, port, args.workers, args.threads, env, cwd)
             url = f"http://127.0.0.1:{port}/webhooks/zammad"
             try:
                 throughput(url, 1.0, args.clients)  # warm up
@@ -176,7 +181,10 @@ def main() -> None:
         f"adapter/baseline throughput: {ratio:.2f} (target >= 0.5: {verdicts[0]}); "
         f"adapter p99 {p99:.1f} ms (target < 25 ms: {verdicts[1]})"
     )
-    print(f"database: {database.split(':')[0]}; gunicorn workers: {args.workers}")
+    print(
+        f"database: {database.split(':')[0]}; gunicorn: {args.workers} worker(s) x "
+        f"{args.threads} thread(s)"
+    )
 
 
 if __name__ == "__main__":
