@@ -25,18 +25,19 @@ import json
 import logging
 import secrets
 import socket
-import struct
 import threading
 from collections.abc import Iterator
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 __all__ = ["ErpStandin", "RequestRecord"]
+
+
+from connectors.standin import LoopbackServer
 
 log = logging.getLogger(__name__)
 
@@ -123,56 +124,11 @@ def _instant(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-class _Server(ThreadingHTTPServer):
-    """Tracks open connections so that stop() ends keep-alive threads, and closes a marked
-    connection with RST instead of FIN."""
-
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], standin: ErpStandin) -> None:
-        self.standin = standin
-        self._lock = threading.Lock()
-        self._open: set[socket.socket] = set()
-        self._to_reset: set[socket.socket] = set()
-        super().__init__(address, _Handler)
-
-    def track(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._open.add(sock)
-
-    def mark_reset(self, sock: socket.socket) -> None:
-        # SO_LINGER with a zero timeout makes close() send RST instead of FIN.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        with self._lock:
-            self._to_reset.add(sock)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._lock:
-            self._open.discard(request)
-            reset = request in self._to_reset
-            self._to_reset.discard(request)
-        if reset:
-            request.close()  # no shutdown(SHUT_WR) first: that would send a FIN
-        else:
-            super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        with self._lock:
-            sockets = list(self._open)
-        for sock in sockets:
-            with suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients hanging up (timeouts in tests) are normal here.
-        log.debug("erp stand-in: connection error from %s", client_address, exc_info=True)
-
-
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as a requests.Session expects
     server_version = "ErpStandin"
     sys_version = ""
-    server: _Server
+    server: LoopbackServer
 
     def setup(self) -> None:
         super().setup()
@@ -251,7 +207,7 @@ class ErpStandin:
         self._clock = start + count * STEP  # the next change time to hand out
         self._faults: list[_Fault] = []
         self._requests: list[RequestRecord] = []
-        self._httpd = _Server((host, port), self)
+        self._httpd = LoopbackServer((host, port), _Handler, self, "erp stand-in")
         self._thread: threading.Thread | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------

@@ -30,23 +30,24 @@ import logging
 import re
 import secrets
 import socket
-import struct
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 
 __all__ = ["ApiError", "Delivery", "RequestRecord", "ZammadStandin", "ruby_json"]
+
+
+from connectors.standin import LoopbackServer
 
 log = logging.getLogger(__name__)
 
@@ -387,56 +388,11 @@ _QUERY_TOKEN = re.compile(r'[^\s:]+:\[[^\]]*\]|[^\s:]+:"[^"]*"|"[^"]*"|\S+')
 _QUERY_TERM = re.compile(r"^(?P<field>[A-Za-z_][\w.]*):(?P<op>>=|<=|>|<)?(?P<value>.*)$")
 
 
-class _Server(ThreadingHTTPServer):
-    """Keeps track of open connections so stop() can end keep-alive threads, and lets a
-    handler ask for a reset (RST) instead of the orderly shutdown socketserver does."""
-
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], standin: ZammadStandin) -> None:
-        self.standin = standin
-        self._sockets_lock = threading.Lock()
-        self._open: set[socket.socket] = set()
-        self._to_reset: set[socket.socket] = set()
-        super().__init__(address, _Handler)
-
-    def track(self, sock: socket.socket) -> None:
-        with self._sockets_lock:
-            self._open.add(sock)
-
-    def mark_reset(self, sock: socket.socket) -> None:
-        # SO_LINGER with a zero timeout makes close() send RST instead of FIN.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        with self._sockets_lock:
-            self._to_reset.add(sock)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._sockets_lock:
-            self._open.discard(request)
-            reset = request in self._to_reset
-            self._to_reset.discard(request)
-        if reset:
-            request.close()  # no shutdown(SHUT_WR) first: that would send a FIN
-        else:
-            super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        with self._sockets_lock:
-            sockets = list(self._open)
-        for sock in sockets:
-            with suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients hanging up (timeouts in tests) are normal; everything else is a bug.
-        log.debug("zammad stand-in: connection error from %s", client_address, exc_info=True)
-
-
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as zammad-py's session expects
     server_version = "ZammadStandin"
     sys_version = ""
-    server: _Server
+    server: LoopbackServer
 
     def setup(self) -> None:
         super().setup()
@@ -530,7 +486,7 @@ class ZammadStandin:
         self._routes = self._build_routes()
         self._seed()
 
-        self._httpd = _Server((host, port), self)
+        self._httpd = LoopbackServer((host, port), _Handler, self, "zammad stand-in")
         self._serve_thread: threading.Thread | None = None
         self._sender_thread: threading.Thread | None = None
         self._session: requests.Session | None = None
