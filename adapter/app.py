@@ -36,11 +36,13 @@ def create_app(
 
 
 def init_app(app: Flask, services: Services) -> None:
-    from adapter import health
+    from adapter import health, metrics
     from webhooks import blueprints, errors
 
     app.extensions["entitlements"] = services
     errors.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics.bp)
+    metrics.prime(list(services.helpdesks))
     for bp in blueprints():
         app.register_blueprint(bp)

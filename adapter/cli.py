@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 import threading
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
-from adapter.contracts import Licence, contract_from_licence
-from adapter.engine import TicketFacts, decide, ledger_keys
-from adapter.explain import WHAT_IF, render_text
+from adapter.explain import WhatIf, WhatIfError, render_text, what_if
 from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS, Policy
-from adapter.quota import LedgerView
 from adapter.settings import Settings, load_settings
 from connectors.errors import ApiError
 from mappings.yamlfile import FileErrors
@@ -126,6 +124,14 @@ def _instant(_: Any, param: click.Parameter, value: str | None) -> datetime:
     return at
 
 
+# How explain's errors name its inputs.
+EXPLAIN_OPTIONS = {
+    "customer": "--customer NUMBER",
+    "plan": "--plan",
+    "purchased": "--purchased DATE",
+}
+
+
 @main.command()
 @click.option("--customer", metavar="NUMBER", help="Use this customer's contracts from the store.")
 @click.option("--plan", metavar="PLAN", help="Or describe a contract: commissioning, basic or pro.")
@@ -181,55 +187,39 @@ def explain(
     language: str | None,
 ) -> None:
     """What-if: the decision for a hypothetical ticket."""
-    if bool(customer) == bool(plan):
-        raise click.UsageError("give either --customer NUMBER or --plan with --purchased")
-    if plan and purchased is None:
-        raise click.UsageError("--plan needs --purchased DATE")
-    policy = ctx.policy
-    if plan and plan not in policy.plans:
-        raise click.BadParameter(
-            f"unknown plan; known: {', '.join(policy.plans)}", param_hint="--plan"
-        )
-    facts = TicketFacts(
-        helpdesk=WHAT_IF,
-        ticket_id=0,
-        created_at=created,
-        customer_number=customer or WHAT_IF,
+    question = WhatIf(
+        created=created,
+        customer=customer,
+        plan=plan,
+        purchased=purchased,
+        accepted=accepted,
+        go_live=go_live,
+        cancelled=cancelled,
+        options=options,
         categories=frozenset(categories),
         service=service,
         remote_sessions=remote_sessions,
         requester=requester,
-        trained=not untrained,
+        untrained=untrained,
+        used=used,
+        language=language,
     )
-    if customer:
-        store = ctx.store
-        with store.session() as session:
-            contracts = store.contracts_for(session, customer)
-            ledger = store.ledger_view(
-                session, facts.helpdesk, str(facts.ticket_id), ledger_keys(facts, contracts, policy)
-            )
-    else:
-        licence = Licence(
-            licence_id=WHAT_IF,
-            customer_number=WHAT_IF,
-            plan=plan or "",
-            purchased_on=purchased or date.min,
-            accepted_on=accepted,
-            go_live_on=go_live,
-            status="cancelled" if cancelled else "active",
-            cancelled_on=cancelled,
-            options=options,
+    policy = ctx.policy
+    try:
+        decision, facts = what_if(
+            question,
+            policy,
+            lambda: ctx.store,  # a described contract needs no database
+            datetime.now(UTC),
+            default_language=ctx.settings.language,
+            name=EXPLAIN_OPTIONS.__getitem__,
         )
-        contracts = [contract_from_licence(licence, policy.plan(licence.plan))]
-        ledger = LedgerView()
-    if used is not None:
-        ledger = LedgerView(used=dict.fromkeys(ledger_keys(facts, contracts, policy), used))
-    lang = language or ctx.settings.language
-    decision = decide(facts, contracts, ledger, datetime.now(UTC), policy=policy, language=lang)
+    except WhatIfError as e:
+        raise click.UsageError(str(e)) from None
     if fmt == "json":
         click.echo(json.dumps(decision.to_dict(), indent=2, ensure_ascii=False))
     else:
-        click.echo(render_text(decision, facts, policy, lang))
+        click.echo(render_text(decision, facts, policy, language or ctx.settings.language))
 
 
 @main.command("import-licences")
@@ -277,6 +267,13 @@ def _services(ctx: Context) -> Any:
     return _or_exit(lambda: build_services(ctx.settings, store=ctx.store))
 
 
+def _configure_logging(ctx: Context) -> None:
+    """JSON lines on stderr for the long-running commands (one-shot commands keep plain text)."""
+    from adapter.logs import configure_logging
+
+    configure_logging(ctx.settings.log_level)
+
+
 def _until_signalled() -> threading.Event:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -295,6 +292,7 @@ def serve(ctx: Context, host: str, port: int) -> None:
     from adapter.app import ConfigError, create_app
     from adapter.worker import start_threads
 
+    _configure_logging(ctx)
     services = _services(ctx)
     try:
         app = create_app(services=services)
@@ -316,13 +314,35 @@ def worker(ctx: Context) -> None:
     """The worker alone (several may run against PostgreSQL, with gunicorn in front)."""
     from adapter.worker import start_threads
 
+    _configure_logging(ctx)
     services = _services(ctx)
+    if ctx.settings.metrics_port:
+        from adapter.metrics import serve_worker_metrics
+
+        serve_worker_metrics(ctx.settings.metrics_host, ctx.settings.metrics_port)
     stop = _until_signalled()
     threads = start_threads(services, stop, ctx.settings.worker_threads)
     click.echo(f"worker running ({len(threads)} threads)")
     stop.wait()
     for thread in threads:
         thread.join(timeout=10)
+
+
+@main.command()
+@click.option(
+    "--before",
+    callback=_instant_or_none,
+    metavar="DATETIME",
+    help="Processed before this (ISO 8601 with offset); default: RETENTION_DAYS ago.",
+)
+@pass_context
+def purge(ctx: Context, before: datetime | None) -> None:
+    """Delete the webhook payloads (personal data) of inbox rows already processed."""
+    cutoff = before or datetime.now(UTC) - timedelta(days=ctx.settings.retention_days)
+    store = ctx.store
+    with store.session() as session:
+        count = store.purge(session, cutoff)
+    click.echo(f"purged {count} payload(s) processed before {cutoff.isoformat(timespec='seconds')}")
 
 
 @main.group("dead-letters")
@@ -350,13 +370,12 @@ def dead_letters_list(ctx: Context) -> None:
 @pass_context
 def dead_letters_retry(ctx: Context, key: str) -> None:
     """Put a dead letter (ID as listed, e.g. outbox-7) back in its queue, history kept."""
-    queue, _, number = key.replace(":", "-").partition("-")
-    if queue not in ("inbox", "outbox") or not number.isdigit():
+    from adapter.admin import parse_dead_letter_key, retry_dead_letter
+
+    if parse_dead_letter_key(key) is None:
         raise click.BadParameter("an ID as listed, e.g. outbox-7 or inbox-3", param_hint="ID")
-    store = ctx.store
-    with store.session() as session:
-        if not store.retry_dead(session, queue, int(number), datetime.now(UTC)):
-            raise click.ClickException(f"{key} is not a dead letter")
+    if not retry_dead_letter(ctx.store, key, datetime.now(UTC)):
+        raise click.ClickException(f"{key} is not a dead letter")
     click.echo(f"{key} is queued again")
 
 
@@ -392,3 +411,77 @@ def reconcile(ctx: Context, since: datetime | None) -> None:
         click.echo(f"{helpdesk.name}: {new} change(s) queued")
     Worker(services).drain()
     click.echo("processed")
+
+
+# A replay of fewer tickets than this is over before a progress bar would tell anything.
+PROGRESS_FROM = 50
+
+
+@main.command()
+@click.option(
+    "--since",
+    callback=_instant_or_none,
+    metavar="DATETIME",
+    help="Tickets created at or after (ISO 8601 with offset).",
+)
+@click.option(
+    "--until",
+    callback=_instant_or_none,
+    metavar="DATETIME",
+    help="Tickets created before (ISO 8601 with offset).",
+)
+@click.option("--customer", metavar="NUMBER", help="Only this customer's tickets.")
+@click.option(
+    "--apply",
+    is_flag=True,
+    help="Record the changed decisions and queue their write-back (default: a dry run).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@pass_context
+def replay(
+    ctx: Context,
+    since: datetime | None,
+    until: datetime | None,
+    customer: str | None,
+    apply: bool,
+    fmt: str,
+) -> None:
+    """Decide stored tickets again under the current policy and contracts; report what would
+    change. Without --since, --until or --customer: every ticket with a decision."""
+    from adapter.replay import Replay, ReplayRequest, describe
+    from mappings.admin import ReplayReportSchema
+
+    if since and until and until <= since:
+        raise click.BadParameter("must be after --since", param_hint="--until")
+    services = _services(ctx)
+    request = ReplayRequest(since, until, customer, apply)
+    run = Replay(services, request, origin="cli", now=datetime.now(UTC))
+    candidates = run.select()
+    with click.progressbar(
+        candidates,
+        label="deciding again",
+        file=sys.stderr,  # stdout carries the report
+        hidden=len(candidates) < PROGRESS_FROM,
+    ) as tickets:
+        report = run.run(tickets)
+    for skipped in report.skipped:
+        click.echo(f"skipped {skipped.helpdesk} #{skipped.ticket_id}: {skipped.reason}", err=True)
+    if fmt == "json":
+        dumped = ReplayReportSchema().dump(report)
+        click.echo(json.dumps(dumped, indent=2, ensure_ascii=False))
+        return
+    for result in report.changed:
+        click.echo(describe(result))
+    changed = len(report.changed)
+    if apply:
+        click.echo(
+            f"{report.tickets} ticket(s) decided again; {changed} changed, recorded and queued "
+            "for write-back (the worker delivers them)"
+        )
+    else:
+        click.echo(
+            f"{report.tickets} ticket(s) decided again; {changed} would change "
+            "(dry run: nothing written; --apply to record and write back)"
+        )

@@ -163,7 +163,7 @@ def decide(
             helpdesk=facts.helpdesk,
             ticket_id=facts.ticket_id,
             plan=None,
-            contract=_view(shown, today) if shown else None,
+            contract=contract_view(shown, today) if shown else None,
             quota=None,
             reaction_due=None,
             flags=tuple(flags),
@@ -218,7 +218,7 @@ def decide(
         helpdesk=facts.helpdesk,
         ticket_id=facts.ticket_id,
         plan=plan.code,
-        contract=_view(contract, today),
+        contract=contract_view(contract, today),
         quota=QuotaState(
             period=period,
             used=used,
@@ -283,7 +283,8 @@ def _release(entry: LedgerEntry, reason: str) -> LedgerChange:
     return LedgerChange("release", entry.contract_id, entry.period, entry.ordinal, reason)
 
 
-def _view(contract: Contract, today: date) -> ContractView:
+def contract_view(contract: Contract, today: date) -> ContractView:
+    """A contract as a decision shows it: its current term and status on `today`."""
     return ContractView(
         id=contract.id,
         valid_from=contract.starts_on,
@@ -331,6 +332,11 @@ def standing(
     contracts: Sequence[Contract], day: date, policy: Policy
 ) -> tuple[str | None, date | None]:
     """A customer's plan and how long it runs, on a day: the best covering contract's."""
-    covering = [c for c in contracts if c.status_on(day).covers]
-    best = max(covering, key=lambda c: (policy.plan(c.plan).rank, c.end_on(day)), default=None)
+    best = best_covering(contracts, day, policy)
     return (best.plan, best.end_on(day)) if best else (None, None)
+
+
+def best_covering(contracts: Sequence[Contract], day: date, policy: Policy) -> Contract | None:
+    """The contract that stands for a customer on a day: covering, best plan, longest running."""
+    covering = [c for c in contracts if c.status_on(day).covers]
+    return max(covering, key=lambda c: (policy.plan(c.plan).rank, c.end_on(day)), default=None)

@@ -1,13 +1,114 @@
-"""A decision in words, for `entitlements explain` and anyone reading one on a terminal."""
+"""The what-if (`entitlements explain`, `POST /api/v1/explain`, the admin page's form), and a
+decision in words for anyone reading one on a terminal."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 
-from adapter.engine import Decision, TicketFacts
+from adapter.contracts import Licence, contract_from_licence
+from adapter.engine import Decision, TicketFacts, decide, ledger_keys
 from adapter.policy import Policy
+from adapter.quota import LedgerView
 
 WHAT_IF = "what-if"  # the helpdesk name of explain's hypothetical ticket
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """A hypothetical ticket, and the contract it falls under: a customer's stored contracts
+    (`customer`) or one described here (`plan`, `purchased`, ...)."""
+
+    created: datetime
+    customer: str | None = None
+    plan: str | None = None
+    purchased: date | None = None
+    accepted: date | None = None
+    go_live: date | None = None
+    cancelled: date | None = None  # notice given on this day
+    options: tuple[str, ...] = ()
+    categories: frozenset[str] = frozenset()
+    service: str | None = None
+    remote_sessions: int = 0
+    requester: str = "partner"
+    untrained: bool = False
+    used: int | None = None  # tickets already counted in the ticket's period
+    language: str | None = None  # None: the LANGUAGE setting
+
+
+class WhatIfError(ValueError):
+    """A what-if that cannot be asked; `fields` are the inputs at fault."""
+
+    def __init__(self, message: str, *fields: str) -> None:
+        super().__init__(message)
+        self.fields = fields
+
+
+def what_if(
+    question: WhatIf,
+    policy: Policy,
+    open_store: Callable[[], Any],
+    now: datetime,
+    *,
+    default_language: str,
+    name: Callable[[str], str] = str,
+) -> tuple[Decision, TicketFacts]:
+    """The decision for a hypothetical ticket. `open_store()` gives the store, called only for a
+    customer's contracts and ledger, which are only read; `name` spells an input in error
+    messages (the CLI's option names)."""
+    q = question
+    if bool(q.customer) == bool(q.plan):
+        raise WhatIfError(
+            f"give either {name('customer')} or {name('plan')} with {name('purchased')}",
+            "customer",
+            "plan",
+        )
+    if q.plan and q.purchased is None:
+        raise WhatIfError(f"{name('plan')} needs {name('purchased')}", "purchased")
+    if q.plan and q.plan not in policy.plans:
+        raise WhatIfError(
+            f"{name('plan')}: unknown plan {q.plan!r}; known: {', '.join(policy.plans)}", "plan"
+        )
+    facts = TicketFacts(
+        helpdesk=WHAT_IF,
+        ticket_id=0,
+        created_at=q.created,
+        customer_number=q.customer or WHAT_IF,
+        categories=q.categories,
+        service=q.service,
+        remote_sessions=q.remote_sessions,
+        requester=q.requester,
+        trained=not q.untrained,
+    )
+    if q.customer:
+        store = open_store()
+        with store.session() as session:
+            contracts = store.contracts_for(session, q.customer)
+            keys = ledger_keys(facts, contracts, policy)
+            ledger = store.ledger_view(session, WHAT_IF, 0, keys, lock=False)
+    else:
+        licence = Licence(
+            licence_id=WHAT_IF,
+            customer_number=WHAT_IF,
+            plan=q.plan or "",
+            purchased_on=q.purchased or date.min,
+            accepted_on=q.accepted,
+            go_live_on=q.go_live,
+            status="cancelled" if q.cancelled else "active",
+            cancelled_on=q.cancelled,
+            options=q.options,
+        )
+        contracts = [contract_from_licence(licence, policy.plan(licence.plan))]
+        ledger = LedgerView()
+    if q.used is not None:
+        ledger = LedgerView(used=dict.fromkeys(ledger_keys(facts, contracts, policy), q.used))
+    language = q.language or default_language
+    decision = decide(facts, contracts, ledger, now, policy=policy, language=language)
+    return decision, facts
+
+
 WEEKDAYS = {
     "de": ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So"),
     "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),

@@ -26,6 +26,10 @@ class Settings:
     lease: int = 120  # seconds a worker holds a row; a row held by a dead worker waits this long
     reconcile_interval: int = 300  # seconds between the worker's reconcile runs; 0: never
     erp_sync_interval: int = 900  # seconds between the worker's ERP pulls; 0: never
+    retention_days: int = 7  # days a processed webhook payload is kept (personal data)
+    log_level: str = "INFO"
+    metrics_port: int | None = None  # `worker`'s own /metrics port; None: not served
+    metrics_host: str = "127.0.0.1"  # where that port listens; Prometheus scrapes it locally
     zammad_token: str | None = field(default=None, repr=False)
     zammad_webhook_secret: str | None = field(default=None, repr=False)
     erp_push_token: str | None = field(default=None, repr=False)

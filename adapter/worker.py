@@ -15,7 +15,9 @@ from datetime import UTC, datetime, timedelta
 
 from marshmallow import ValidationError
 
-from adapter.engine import decide, ledger_keys, standing, substance
+from adapter import metrics
+from adapter.decisions import decide_ticket, record
+from adapter.engine import standing
 from adapter.licences import CUSTOMER_CHANGED
 from adapter.services import Services
 from adapter.store.queue import Claimed
@@ -25,6 +27,7 @@ from connectors.retry import backoff
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+PURGE_INTERVAL = timedelta(hours=1)
 
 
 def utcnow() -> datetime:
@@ -61,6 +64,8 @@ class Worker:
                         )
                     )
             self.jobs += [(n, timedelta(seconds=i), run) for n, i, run in periodic(settings)]
+            # Needs nothing outside the database, so it runs wherever a worker runs.
+            self.jobs.append(("store.purge", PURGE_INTERVAL, purge))
         self._last_run: dict[str, datetime] = {}
 
     def run_once(self) -> int:
@@ -105,8 +110,10 @@ class Worker:
                 result = run(self.services, now)
             except Exception as e:  # an outside system down or not configured: next interval
                 logger.warning("worker.job-failed", extra={"job": name, "error": str(e)})
+                metrics.count_job(name, ok=False)
             else:
                 logger.info("worker.job-done", extra={"job": name, "result": str(result)})
+                metrics.count_job(name, ok=True)
 
     def drain(self, timeout: float = 30.0) -> None:
         """Run passes until nothing is due (tests, the demo)."""
@@ -147,10 +154,12 @@ class Worker:
             self.clock(),
             retry_in=retry_in,
             max_attempts=self.max_attempts,
+            max_age=self.max_age,
         )
         logger.warning(
             "worker.dead-letter" if dead else "worker.retry", extra={**extra, "error": error}
         )
+        metrics.count_failure(row.queue, dead)
 
     def decide(self, row: Claimed) -> None:
         services = self.services
@@ -160,38 +169,18 @@ class Worker:
             self.customer_changed(row, data[CUSTOMER_CHANGED])
             return
         facts = helpdesk.facts(data)  # may call the helpdesk: outside the transaction
-        store, policy = services.store, services.policy
-        now = self.clock()
+        store, now = services.store, self.clock()
         with store.session() as session:
-            contracts = (
-                store.contracts_for(session, facts.customer_number) if facts.customer_number else []
+            decided = decide_ticket(
+                store, session, services.policy, helpdesk, facts, now, inbox=row.id
             )
-            ledger = store.ledger_view(
-                session, helpdesk.name, facts.ticket_id, ledger_keys(facts, contracts, policy)
-            )
-            decision = decide(
-                facts, contracts, ledger, now, policy=policy, language=helpdesk.language
-            )
-            store.apply_ledger(
-                session, helpdesk.name, facts.ticket_id, facts.created_at, decision.ledger, now
-            )
-            inputs = {
-                "facts": facts,
-                "contracts": contracts,
-                "ledger": ledger,
-                "now": now,
-                "policy": policy.digest,
-                "inbox": row.id,
-            }
-            previous = store.last_decision(session, helpdesk.name, facts.ticket_id)
-            if store.record_decision(session, decision, inputs, now):
-                note = previous is None or substance(previous) != substance(decision.to_dict())
-                payload = helpdesk.write_back(decision, facts, note=note)
-                store.add_outbox(session, helpdesk.name, str(facts.ticket_id), payload, now)
+            record(store, session, helpdesk, decided)
             store.finish(session, "inbox", row.id, now)
         logger.info(
-            "worker.decided", extra={"ticket_id": facts.ticket_id, "billable": decision.billable}
+            "worker.decided",
+            extra={"ticket_id": facts.ticket_id, "billable": decided.decision.billable},
         )
+        metrics.count_decision(helpdesk.name, decided.decision)
 
     def customer_changed(self, row: Claimed, customer: str) -> None:
         """A customer's contracts changed: its organisation's fields, and every open ticket
@@ -235,6 +224,15 @@ class Worker:
         with store.session() as session:
             store.finish(session, "outbox", row.id, self.clock())
         logger.info("worker.delivered", extra={"ticket_id": row.ticket_id, "done": done})
+
+
+def purge(services: Services, now: datetime, before: datetime | None = None) -> int:
+    """Blank the payloads of inbox rows processed before `before` (default: `RETENTION_DAYS`
+    ago); returns how many. The worker runs it every `PURGE_INTERVAL`."""
+    if before is None:
+        before = now - timedelta(days=services.settings.retention_days)
+    with services.store.session() as session:
+        return services.store.purge(session, before)
 
 
 def start_threads(services: Services, stop: threading.Event, count: int) -> list[threading.Thread]:

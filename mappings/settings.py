@@ -7,10 +7,16 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
 
+from adapter.logs import LEVELS
 from adapter.policy import LANGUAGES
 from adapter.settings import PREFIX, Settings
 from mappings import yamlfile
 from mappings.yamlfile import FileError, FileErrors
+
+
+def _log_level(value: str) -> None:
+    if value.upper() not in LEVELS:
+        raise ValidationError(f"one of {', '.join(LEVELS)}")
 
 
 class SettingsSchema(Schema):
@@ -33,6 +39,10 @@ class SettingsSchema(Schema):
     ERP_SYNC_INTERVAL = fields.Integer(validate=validate.Range(min=0))
     LEASE = fields.Integer(validate=validate.Range(min=1))
     WORKER_THREADS = fields.Integer(validate=validate.Range(min=1, max=64))
+    RETENTION_DAYS = fields.Integer(validate=validate.Range(min=0))
+    LOG_LEVEL = fields.String(validate=_log_level)
+    METRICS_PORT = fields.Integer(validate=validate.Range(min=1, max=65535))
+    METRICS_HOST = fields.String(validate=validate.Length(min=1))
     ZAMMAD_TOKEN = fields.String(validate=validate.Length(min=1))
     ZAMMAD_WEBHOOK_SECRET = fields.String(validate=validate.Length(min=1))
     ERP_PUSH_TOKEN = fields.String(validate=validate.Length(min=1))
@@ -44,6 +54,8 @@ class SettingsSchema(Schema):
         values = {k.lower(): v for k, v in data.items()}
         if "mappings_dir" in values:
             values["mappings_dir"] = Path(values["mappings_dir"])
+        if "log_level" in values:
+            values["log_level"] = values["log_level"].upper()
         return Settings(**values)
 
 

@@ -7,6 +7,7 @@ from flask import Blueprint
 
 def blueprints() -> list[Blueprint]:
     """Every sender's blueprint; a new helpdesk adds its module here."""
-    from webhooks import erp, openapi, zammad
+    from adapter import admin_page
+    from webhooks import admin, erp, openapi, zammad
 
-    return [zammad.bp, erp.bp, openapi.bp]
+    return [zammad.bp, erp.bp, openapi.bp, admin.bp, admin_page.bp]

@@ -19,6 +19,7 @@ from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 
+from adapter import metrics
 from adapter.contracts import Licence
 from adapter.licences import store_licences
 from mappings.erp import ErpMapping, load_erp_mapping_for
@@ -66,13 +67,25 @@ def receive() -> ResponseReturnValue:
         raise ApiProblem(400, "invalid_json", f"the body is not JSON: {e}") from e
 
     mapping = mapping_of(current_app)
-    licences = parse_push(data, LicenceSchema(services.policy.plans, mapping.products))
+    try:
+        licences = parse_push(data, LicenceSchema(services.policy.plans, mapping.products))
+    except ApiProblem:
+        batch = data.get("licences") if isinstance(data, dict) else None
+        metrics.count_licences("push", rejected=len(batch) if isinstance(batch, list) else 1)
+        raise
     with services.store.session() as session:
         # The store also queues the re-decisions of changed customers in this transaction.
         report = store_licences(
             services.store, session, services.policy, licences, "push", datetime.now(UTC)
         )
     changed = sorted(report.customers)
+    metrics.count_licences(
+        "push",
+        created=report.created,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        stale=report.stale,
+    )
     logger.info(
         "erp.push.accepted",
         extra={"licences": len(licences), "created": report.created, "updated": report.updated},

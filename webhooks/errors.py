@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
+
+from adapter import metrics
 
 
 class ApiProblem(Exception):
@@ -24,12 +26,20 @@ def error_body(code: str, message: str, fields: dict[str, Any] | None = None) ->
     return {"error": code, "message": message, "fields": fields or {}}
 
 
+def _count_if_webhook(status: int) -> None:
+    """A refused delivery of a helpdesk's webhook (its blueprint is named after it)."""
+    if request.blueprint in current_app.extensions["entitlements"].helpdesks:
+        metrics.count_webhook_refused(request.blueprint, status)
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(ApiProblem)
     def problem(e: ApiProblem) -> ResponseReturnValue:
+        _count_if_webhook(e.status)
         return jsonify(error_body(e.code, e.message, e.fields)), e.status
 
     @app.errorhandler(HTTPException)
     def http(e: HTTPException) -> ResponseReturnValue:
         code = (e.name or "error").lower().replace(" ", "_")
+        _count_if_webhook(e.code or 500)
         return jsonify(error_body(code, e.description or "")), e.code or 500

@@ -1,9 +1,11 @@
 """`GET /api/v1/openapi.json`: the OpenAPI 3.1 description of the HTTP API.
 
-The Licence schema is generated from `LicenceSchema`'s fields, so it cannot drift from what
-the push accepts. A field type the converter does not know raises, rather than being
-described loosely. (apispec could do the conversion, but it would be a dependency for this
-one document, and the plan enum and conditional rules below would still be written by hand.)
+The Licence schema is generated from `LicenceSchema`'s fields, and every admin API schema
+from those of `mappings.admin` (nested schemas become components), so none can drift from
+what the endpoints accept and answer. A field type the converter does not know raises, rather
+than being described loosely. (apispec could do the conversion, but it would be a dependency
+for this one document, and the plan enum and conditional rules below would still be written
+by hand.)
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from flask import Blueprint, current_app
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, fields, missing, validate
 
+from mappings import admin
 from mappings.licences import LicenceSchema
 from webhooks import erp
 
@@ -76,13 +79,15 @@ def openapi_document(plans: Collection[str], products: Collection[str]) -> dict[
         return {"description": text, "content": {"application/json": {"schema": error}}}
 
     licence = licence_json_schema(plans, products)
+    components = Components()
+    admin_paths = admin_api_paths(components, plans, problem)
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
             "title": "helpdesk-entitlements",
             "version": "1",
             "description": "Support-contract entitlements on helpdesk tickets: licences "
-            "from the ERP in, Zammad ticket webhooks in. Every error body is "
+            "from the ERP in, Zammad ticket webhooks in, and the admin API. Every error body is "
             '`{"error": CODE, "message": TEXT, "fields": {...}}`.',
         },
         "paths": {
@@ -162,6 +167,7 @@ def openapi_document(plans: Collection[str], products: Collection[str]) -> dict[
                     "responses": {"200": {"description": "The OpenAPI document"}},
                 }
             },
+            **admin_paths,
         },
         "components": {
             "securitySchemes": {
@@ -177,8 +183,14 @@ def openapi_document(plans: Collection[str], products: Collection[str]) -> dict[
                     "description": "sha1=<hex HMAC-SHA1 of the raw body with "
                     "ENTITLEMENTS_ZAMMAD_WEBHOOK_SECRET>",
                 },
+                "adminToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The ENTITLEMENTS_ADMIN_TOKEN setting",
+                },
             },
             "schemas": {
+                **components.schemas,
                 "Licence": licence,
                 "LicenceBatch": {
                     "type": "object",
@@ -222,6 +234,200 @@ def openapi_document(plans: Collection[str], products: Collection[str]) -> dict[
     }
 
 
+EXPLAIN_EXAMPLE = {
+    "plan": "basic",
+    "purchased": "2026-03-15",
+    "created": "2026-11-27T17:30:00+01:00",
+    "used": 4,
+    "language": "en",
+}
+
+
+def admin_api_paths(components: Components, plans: Collection[str], problem: Any) -> dict[str, Any]:
+    """The admin API (`webhooks/admin.py`), its schemas from `mappings.admin`."""
+
+    def answer(schema: Schema, text: str) -> dict[str, Any]:
+        return {
+            "description": text,
+            "content": {"application/json": {"schema": components.ref(schema, dump=True)}},
+        }
+
+    def body(schema: Schema, **more: Any) -> dict[str, Any]:
+        media = {"schema": components.ref(schema, dump=False), **more}
+        return {"required": True, "content": {"application/json": media}}
+
+    def path(name: str, text: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string"},
+            "description": text,
+        }
+
+    def operation(operation_id: str, summary: str, description: str, **rest: Any) -> dict[str, Any]:
+        responses = {
+            **rest.pop("responses"),
+            "401": problem("No bearer token"),
+            "403": problem("The bearer token is not the admin token"),
+            "503": problem("No ADMIN_TOKEN is configured: the admin API is off"),
+        }
+        return {
+            "operationId": operation_id,
+            "summary": summary,
+            "description": description,
+            "tags": ["admin"],
+            "security": [{"adminToken": []}],
+            **rest,
+            "responses": responses,
+        }
+
+    periods = query_parameters(admin.OrganisationsQuerySchema(), components)
+    body_errors = {
+        "400": problem("The body is not a JSON object"),
+        "415": problem("Content-Type is not application/json"),
+    }
+    return {
+        "/api/v1/organisations": {
+            "get": operation(
+                "listOrganisations",
+                "Customers with their contracts and quota use per period",
+                "Every customer number with contracts; for each contract its current term and "
+                "status, and the tickets counted in the current and earlier periods.",
+                parameters=periods,
+                responses={
+                    "200": answer(admin.OrganisationsSchema(), "The organisations"),
+                    "422": problem("A bad query parameter"),
+                },
+            )
+        },
+        "/api/v1/organisations/{customer_number}": {
+            "get": operation(
+                "getOrganisation",
+                "One customer with its contracts and quota use",
+                "As in the list, for one customer number.",
+                parameters=[path("customer_number", "The customer number"), *periods],
+                responses={
+                    "200": answer(admin.OrganisationSchema(), "The organisation"),
+                    "404": problem("No contracts for this customer number"),
+                    "422": problem("A bad query parameter"),
+                },
+            )
+        },
+        "/api/v1/tickets/{helpdesk}/{ticket_id}/decisions": {
+            "get": operation(
+                "ticketDecisions",
+                "A ticket's decision history: the audit trail",
+                "Every decision on the ticket, oldest first, each with what it was made from "
+                "(facts, contracts, ledger), when, and the policy version (digest).",
+                parameters=[
+                    path("helpdesk", "The helpdesk, e.g. zammad"),
+                    path("ticket_id", "The ticket's id in it"),
+                ],
+                responses={
+                    "200": answer(admin.DecisionHistorySchema(), "The decisions"),
+                    "404": problem("No decision on this ticket"),
+                },
+            )
+        },
+        "/api/v1/dead-letters": {
+            "get": operation(
+                "listDeadLetters",
+                "Inbox and outbox rows that could not be processed or delivered",
+                "With their attempts and every error.",
+                responses={"200": answer(admin.DeadLettersSchema(), "The dead letters")},
+            )
+        },
+        "/api/v1/dead-letters/{id}/retry": {
+            "post": operation(
+                "retryDeadLetter",
+                "Put a dead letter back in its queue",
+                "A fresh budget of attempts; its history is kept.",
+                parameters=[path("id", "As listed: queue-row, e.g. outbox-7")],
+                responses={
+                    "200": answer(admin.RetriedSchema(), "Queued again"),
+                    "404": problem("Not a dead letter"),
+                },
+            )
+        },
+        "/api/v1/explain": {
+            "post": operation(
+                "explain",
+                "What-if: the decision for a hypothetical ticket",
+                "The inputs of `entitlements explain`, by the same names; the answer is what it "
+                "prints: the decision shape (`format: json`) or the text (`format: text`). "
+                "Give either `customer` (its stored contracts and ledger) or `plan` with "
+                "`purchased`. Nothing is stored.",
+                requestBody=body(
+                    admin.ExplainRequestSchema(plans),
+                    examples={"basic": {"value": EXPLAIN_EXAMPLE}},
+                ),
+                responses={
+                    "200": {
+                        "description": "The decision",
+                        "content": {
+                            "application/json": {
+                                "schema": components.ref(admin.DecisionSchema(), dump=True)
+                            },
+                            "text/plain": {"schema": {"type": "string"}},
+                        },
+                    },
+                    **body_errors,
+                    "422": problem("Invalid inputs; `fields` names each"),
+                },
+            )
+        },
+        "/api/v1/replay": {
+            "post": operation(
+                "replay",
+                "Decide stored tickets again under the current policy and contracts",
+                "Tickets with a stored decision, created in [since, until) and/or of a "
+                "customer, decided again from their stored facts in creation order and "
+                "compared with their latest decision. A dry run (default) writes nothing; with "
+                "`apply`, each changed ticket is recorded and written back as the worker "
+                "would, and unchanged ones are left alone.",
+                requestBody=body(admin.ReplayRequestSchema()),
+                responses={
+                    "200": answer(admin.ReplayReportSchema(), "What changed, or would"),
+                    **body_errors,
+                    "422": problem("Invalid inputs; `fields` names each"),
+                },
+            )
+        },
+    }
+
+
+def query_parameters(schema: Schema, components: Components) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": field.data_key or name,
+            "in": "query",
+            "required": field.required,
+            "schema": field_schema(field, components),
+        }
+        for name, field in schema.load_fields.items()
+    ]
+
+
+class Components:
+    """Schemas that others refer to (`$ref`), by name: the schema class without "Schema"."""
+
+    def __init__(self) -> None:
+        self.schemas: dict[str, dict[str, Any]] = {}
+        self._sides: dict[str, bool] = {}
+
+    def ref(self, schema: Schema, *, dump: bool) -> dict[str, Any]:
+        name = type(schema).__name__.removesuffix("Schema")
+        if name not in self.schemas:
+            self._sides[name] = dump
+            self.schemas[name] = {}  # taken before recursing: a schema may nest itself
+            self.schemas[name] = json_schema(schema, dump=dump, components=self)
+        elif self._sides[name] != dump:
+            # Load and dump sides differ (required fields, defaults): one name cannot be both.
+            raise ValueError(f"{name} is used as a request and as an answer")
+        return {"$ref": f"#/components/schemas/{name}"}
+
+
 def licence_json_schema(plans: Collection[str], products: Collection[str]) -> dict[str, Any]:
     """The Licence object as JSON Schema (2020-12, as OpenAPI 3.1 uses): the fields from
     LicenceSchema, the plans and mapped products of this instance, and LicenceSchema.check's
@@ -254,24 +460,35 @@ def licence_json_schema(plans: Collection[str], products: Collection[str]) -> di
     return schema
 
 
-def json_schema(schema: Schema, descriptions: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """An object schema from a marshmallow schema's fields (load side, data keys)."""
+def json_schema(
+    schema: Schema,
+    descriptions: Mapping[str, str] | None = None,
+    *,
+    dump: bool = False,
+    components: Components | None = None,
+) -> dict[str, Any]:
+    """An object schema from a marshmallow schema's fields, by data key: what it loads (a
+    request), or with `dump` what it dumps (an answer: every field, always). Nested schemas
+    become `components` when given, else are written inline."""
     properties: dict[str, Any] = {}
     required: list[str] = []
-    for name, field in schema.load_fields.items():
+    for name, field in (schema.dump_fields if dump else schema.load_fields).items():
         key = field.data_key or name
-        described = field_schema(field)
+        described = field_schema(field, components, dump=dump)
         if descriptions and name in descriptions:
             described["description"] = descriptions[name]
         properties[key] = described
-        if field.required:
+        if dump or field.required:
             required.append(key)
-    return {
+    described = {
         "type": "object",
         "required": required,
         "properties": properties,
         "additionalProperties": False,
     }
+    if type(schema).__doc__:
+        described["description"] = " ".join(type(schema).__doc__.split())
+    return described
 
 
 _TYPES: tuple[tuple[type[fields.Field], dict[str, Any]], ...] = (
@@ -283,12 +500,24 @@ _TYPES: tuple[tuple[type[fields.Field], dict[str, Any]], ...] = (
     (fields.Float, {"type": "number"}),
     (fields.Boolean, {"type": "boolean"}),
     (fields.String, {"type": "string"}),
+    (admin.TicketId, {"type": ["integer", "string"]}),
 )
+METADATA = ("description", "format")  # what a field's metadata may add to its schema
 
 
-def field_schema(field: fields.Field) -> dict[str, Any]:
+def field_schema(
+    field: fields.Field, components: Components | None = None, *, dump: bool = False
+) -> dict[str, Any]:
+    described: dict[str, Any]
     if isinstance(field, fields.List):
-        described: dict[str, Any] = {"type": "array", "items": field_schema(field.inner)}
+        described = {"type": "array", "items": field_schema(field.inner, components, dump=dump)}
+    elif isinstance(field, fields.Nested):
+        nested = field.schema
+        described = (
+            components.ref(nested, dump=dump)
+            if components is not None
+            else json_schema(nested, dump=dump)
+        )
     else:
         base = next((s for kind, s in _TYPES if isinstance(field, kind)), None)
         if base is None:
@@ -296,14 +525,18 @@ def field_schema(field: fields.Field) -> dict[str, Any]:
         described = dict(base)
     for validator in field.validators:
         described.update(_validator_schema(validator, described))
+    described.update({k: v for k, v in field.metadata.items() if k in METADATA})
     if field.allow_none:
-        kinds = described.get("type")
-        kinds = kinds if isinstance(kinds, list) else [kinds]
-        described["type"] = [*kinds, "null"]
-        if "enum" in described:
-            described["enum"] = [*described["enum"], None]
+        if "$ref" in described or "properties" in described:
+            described = {"anyOf": [described, {"type": "null"}]}
+        else:
+            kinds = described.get("type")
+            kinds = kinds if isinstance(kinds, list) else [kinds]
+            described["type"] = [*kinds, "null"]
+            if "enum" in described:
+                described["enum"] = [*described["enum"], None]
     default = field.load_default
-    if default is not None and not callable(default) and default is not missing:
+    if not dump and default is not None and not callable(default) and default is not missing:
         described["default"] = default
     return described
 

@@ -17,6 +17,8 @@ def valid_hub_signature(secret: str, body: bytes, header: str | None) -> bool:
 
 def valid_bearer(token: str, header: str | None) -> bool:
     scheme, _, given = (header or "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(
-        token.encode(), given.strip().encode()
-    )
+    return scheme.lower() == "bearer" and same_secret(token, given.strip())
+
+
+def same_secret(expected: str, given: str) -> bool:
+    return hmac.compare_digest(expected.encode(), given.encode())

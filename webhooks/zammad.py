@@ -15,6 +15,7 @@ from flask import Blueprint, current_app, request
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 
+from adapter import metrics
 from mappings.yamlfile import flatten_messages
 from mappings.zammad import HELPDESK, load_webhook
 from webhooks.errors import ApiProblem
@@ -67,7 +68,9 @@ def receive() -> ResponseReturnValue:
     extra = {"delivery_id": delivery, "ticket_id": event.ticket.id}
     if not stored:
         logger.info("zammad.webhook.duplicate", extra=extra)
+        metrics.count_webhook(HELPDESK, "duplicate")
         return {"status": "duplicate"}, 200
     logger.info("zammad.webhook.accepted", extra=extra)
+    metrics.count_webhook(HELPDESK, "accepted")
     services.wake_worker()
     return {"status": "accepted"}, 202

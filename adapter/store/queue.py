@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased
 from adapter.store.models import CheckpointRow, InboxRow, OutboxRow
 
 QUEUES: dict[str, type[InboxRow] | type[OutboxRow]] = {"inbox": InboxRow, "outbox": OutboxRow}
+PURGED = ""  # the payload of a processed inbox row once its retention has passed
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,13 @@ class Claimed:
     ticket_id: str
     payload: Any
     attempts: int
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    pending: int
+    oldest_pending_at: datetime | None  # when the oldest pending row was received or created
+    dead: int
 
 
 @dataclass(frozen=True)
@@ -213,6 +221,37 @@ class QueueStore:
                 )
         return letters
 
+    def purge(self, session: Session, before: datetime) -> int:
+        """Blank the payloads of inbox rows processed before `before`; returns how many.
+
+        The payload is the webhook body as Zammad signed it, with names, e-mail addresses and
+        message text; once decided on it has no use. The row stays, without personal data: its
+        delivery id keeps answering repeats as duplicates, and decisions name it as their
+        source. Pending and dead rows keep their payloads: they are still to be processed.
+        """
+        result = session.execute(
+            update(InboxRow)
+            .where(InboxRow.status == "done", InboxRow.processed_at < before)
+            .where(InboxRow.payload != PURGED)
+            .values(payload=PURGED)
+        )
+        return result.rowcount
+
+    def queue_stats(self, session: Session) -> dict[str, QueueStats]:
+        """Per queue: pending rows, when the oldest of them arrived, dead letters."""
+        stats = {}
+        for queue, model in QUEUES.items():
+            arrived = model.received_at if model is InboxRow else model.created_at
+            rows = session.execute(
+                select(model.status, func.count(), func.min(arrived))
+                .where(model.status.in_(("pending", "dead")))
+                .group_by(model.status)
+            ).all()
+            by_status = {status: (count, oldest) for status, count, oldest in rows}
+            pending, oldest = by_status.get("pending", (0, None))
+            stats[queue] = QueueStats(pending, oldest, by_status.get("dead", (0, None))[0])
+        return stats
+
     def retry_dead(self, session: Session, queue: str, row_id: int, now: datetime) -> bool:
         """Put a dead letter back: a fresh budget of attempts, its history kept."""
         row = session.get(QUEUES[queue], row_id)
@@ -231,6 +270,10 @@ class CheckpointStore:
     def checkpoint(self, session: Session, name: str) -> dict[str, Any] | None:
         row = session.get(CheckpointRow, name)
         return dict(row.value) if row else None
+
+    def checkpoint_times(self, session: Session) -> dict[str, datetime]:
+        """When each checkpoint was last written: how far behind its sync is."""
+        return dict(session.execute(select(CheckpointRow.name, CheckpointRow.updated_at)).all())
 
     def set_checkpoint(
         self, session: Session, name: str, value: dict[str, Any], now: datetime

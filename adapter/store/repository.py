@@ -171,6 +171,25 @@ class Store(QueueStore, CheckpointStore):
         )
         return [_contract_from_row(row) for row in session.scalars(query)]
 
+    def customers(self, session: Session, customer_number: str | None = None) -> list[Customer]:
+        """Customers that have contracts (or the one asked for), with their contracts; the
+        name is the one their newest licence gives."""
+        query = (
+            select(ContractRow, LicenceRow.customer_name)
+            .join(LicenceRow, LicenceRow.licence_id == ContractRow.id)
+            .order_by(ContractRow.customer_number, LicenceRow.updated_at, ContractRow.id)
+        )
+        if customer_number is not None:
+            query = query.where(ContractRow.customer_number == customer_number)
+        customers: dict[str, Customer] = {}
+        for row, name in session.execute(query):
+            held = customers.setdefault(row.customer_number, Customer(row.customer_number))
+            held.name = name or held.name
+            held.contracts.append(_contract_from_row(row))
+        for customer in customers.values():
+            customer.contracts.sort(key=lambda c: c.id)
+        return list(customers.values())
+
     # The quota ledger
 
     def ledger_view(
@@ -189,20 +208,31 @@ class Store(QueueStore, CheckpointStore):
         one after the other instead of both taking the same ordinal.
         """
         wanted = set(keys)
+        if wanted and lock:
+            session.execute(
+                select(ContractRow.id)
+                .where(ContractRow.id.in_(sorted({contract_id for contract_id, _ in wanted})))
+                .order_by(ContractRow.id)  # one lock order: no deadlocks
+                .with_for_update()
+            ).all()
+        used = self.ledger_counts(session, wanted)
+        entries = tuple(
+            LedgerEntry(row.contract_id, row.period, row.ordinal, row.release_reason)
+            for row in self._ticket_entries(session, helpdesk, ticket_id)
+        )
+        return LedgerView(used=used, entries=entries)
+
+    def ledger_counts(
+        self, session: Session, keys: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], int]:
+        """Active entries per (contract id, period) in `keys`; 0 where there are none."""
+        wanted = set(keys)
         used = dict.fromkeys(wanted, 0)
         if wanted:
-            contract_ids = sorted({contract_id for contract_id, _ in wanted})
-            if lock:
-                session.execute(
-                    select(ContractRow.id)
-                    .where(ContractRow.id.in_(contract_ids))
-                    .order_by(ContractRow.id)  # one lock order: no deadlocks
-                    .with_for_update()
-                ).all()
             counts = session.execute(
                 select(LedgerEntryRow.contract_id, LedgerEntryRow.period, func.count())
                 .where(
-                    LedgerEntryRow.contract_id.in_(contract_ids),
+                    LedgerEntryRow.contract_id.in_({contract_id for contract_id, _ in wanted}),
                     LedgerEntryRow.period.in_({period for _, period in wanted}),
                     LedgerEntryRow.released_at.is_(None),
                 )
@@ -211,11 +241,7 @@ class Store(QueueStore, CheckpointStore):
             for contract_id, period, count in counts:
                 if (contract_id, period) in used:
                     used[contract_id, period] = count
-        entries = tuple(
-            LedgerEntry(row.contract_id, row.period, row.ordinal, row.release_reason)
-            for row in self._ticket_entries(session, helpdesk, ticket_id)
-        )
-        return LedgerView(used=used, entries=entries)
+        return used
 
     def apply_ledger(
         self,
@@ -313,6 +339,61 @@ class Store(QueueStore, CheckpointStore):
             .limit(1)
         )
         return session.scalars(query).first()
+
+    def decisions(
+        self, session: Session, helpdesk: str, ticket_id: int | str
+    ) -> list[StoredDecision]:
+        """A ticket's decisions, oldest first: the audit trail."""
+        query = (
+            select(DecisionRow)
+            .where(DecisionRow.helpdesk == helpdesk, DecisionRow.ticket_id == str(ticket_id))
+            .order_by(DecisionRow.id)
+        )
+        return [_stored_decision(row) for row in session.scalars(query)]
+
+    def latest_decisions(
+        self, session: Session, *, customer_number: str | None = None
+    ) -> Iterator[StoredDecision]:
+        """Each ticket's latest decision (of `customer_number`'s tickets, as their facts then
+        said), by id; streamed, for there may be many."""
+        latest = (
+            select(func.max(DecisionRow.id))
+            .group_by(DecisionRow.helpdesk, DecisionRow.ticket_id)
+            .scalar_subquery()
+        )
+        query = select(DecisionRow).where(DecisionRow.id.in_(latest)).order_by(DecisionRow.id)
+        if customer_number is not None:
+            number = DecisionRow.inputs["facts"]["customer_number"].as_string()
+            query = query.where(number == customer_number)
+        for row in session.scalars(query.execution_options(yield_per=LOAD_CHUNK)):
+            yield _stored_decision(row)
+
+
+@dataclass
+class Customer:
+    number: str
+    name: str | None = None
+    contracts: list[Contract] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StoredDecision:
+    """A row of the audit trail: the decision (its shape, `Decision.to_dict()`) and its
+    inputs as stored (JSON)."""
+
+    id: int
+    helpdesk: str
+    ticket_id: str
+    decided_at: datetime
+    inputs: dict[str, Any]
+    decision: dict[str, Any]
+    changed: bool
+
+
+def _stored_decision(row: DecisionRow) -> StoredDecision:
+    return StoredDecision(
+        row.id, row.helpdesk, row.ticket_id, row.decided_at, row.inputs, row.decision, row.changed
+    )
 
 
 def jsonable(value: Any) -> Any:

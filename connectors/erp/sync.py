@@ -17,6 +17,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 
+from adapter import metrics
 from adapter.contracts import Licence
 from adapter.licences import store_licences
 from adapter.policy import Policy
@@ -103,8 +104,17 @@ def sync_erp(
             upsert = store_licences(store, session, policy, licences, "pull", now)
             store.set_checkpoint(session, CHECKPOINT, page.position_after, now)
         changed = set(upsert.customers)
+        metrics.count_licences(
+            "pull",
+            created=upsert.created,
+            updated=upsert.updated,
+            unchanged=upsert.unchanged,
+            stale=upsert.stale,
+            invalid=invalid,
+        )
         for problem in problems:
-            logger.warning("erp.sync.invalid-item: %s", problem)
+            # A fixed event name; the problem (licence id, field, message) as a field.
+            logger.warning("erp.sync.invalid-item", extra={"problem": str(problem)})
         if upsert.conflicts:
             logger.warning("erp.sync.revision-conflict", extra={"licences": upsert.conflicts})
         report.pages += 1

@@ -1,0 +1,260 @@
+"""`/admin`: the admin page, for people who would rather look than read the API.
+
+Server-rendered (Jinja, no scripts): organisations with plan, contract end, notice date and a
+quota bar per period; dead letters with a retry button; the what-if form. It shows what the
+admin API gives (`adapter.admin`, `adapter.explain`), through the same functions.
+
+Signing in takes the ADMIN_TOKEN once; the session cookie then says "signed in" (it does not
+carry the token). Flask signs it with a key derived from ADMIN_TOKEN, so changing the token
+signs everyone out, and no other secret is needed. The cookie is HttpOnly, SameSite=Strict,
+limited to /admin and to 12 hours; every form carries a per-session CSRF token as well.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.blueprints import BlueprintSetupState
+from flask.sessions import SecureCookieSessionInterface
+from flask.typing import ResponseReturnValue
+from marshmallow import ValidationError
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
+
+from adapter.admin import organisations, retry_dead_letter
+from adapter.explain import WhatIfError, render_text, what_if
+from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS
+from adapter.services import Services
+from mappings.admin import ExplainRequestSchema
+from mappings.yamlfile import flatten_messages
+from webhooks.signatures import same_secret
+
+logger = logging.getLogger(__name__)
+bp = Blueprint("admin_page", __name__, url_prefix="/admin", template_folder="templates")
+
+SESSION_KEY_LABEL = b"helpdesk-entitlements admin page session v1"
+SESSION_LIFETIME = timedelta(hours=12)
+OPEN = ("admin_page.sign_in",)  # the only views that need no sign-in
+QUOTA_PERIODS = 3
+
+
+def session_key(admin_token: str) -> bytes:
+    """The session cookie's signing key: HMAC of a fixed label under ADMIN_TOKEN."""
+    return hmac.new(admin_token.encode(), SESSION_KEY_LABEL, hashlib.sha256).digest()
+
+
+class AdminSessions(SecureCookieSessionInterface):
+    """Flask's signed cookie, marked Secure whenever the request came over HTTPS (behind a
+    proxy: with werkzeug's ProxyFix), so plain-HTTP trials still work."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return request.is_secure or super().get_cookie_secure(app)
+
+
+@bp.record_once
+def _configure(state: BlueprintSetupState) -> None:
+    app = state.app
+    token = app.extensions["entitlements"].settings.admin_token
+    if token:
+        app.secret_key = session_key(token)
+    app.session_interface = AdminSessions()
+    app.config.update(
+        SESSION_COOKIE_NAME="entitlements_admin",
+        SESSION_COOKIE_PATH=bp.url_prefix,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
+    )
+
+
+def services() -> Services:
+    return current_app.extensions["entitlements"]
+
+
+@bp.before_request
+def guard() -> ResponseReturnValue | None:
+    g.csp_nonce = secrets.token_urlsafe(16)
+    if not services().settings.admin_token:
+        return render_template("admin/off.html"), 503
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    if request.method == "POST" and not same_secret(session["csrf"], request.form.get("csrf", "")):
+        return render_template("admin/expired.html"), 400
+    if request.endpoint not in OPEN and not session.get("admin"):
+        return redirect(url_for(".sign_in"))
+    return None
+
+
+@bp.after_request
+def headers(response: Response) -> Response:
+    nonce = g.get("csp_nonce", "")
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; style-src 'nonce-{nonce}'; form-action 'self'; "
+        "base-uri 'none'; frame-ancestors 'none'"
+    )
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in() -> ResponseReturnValue:
+    if request.method == "GET":
+        return render_template("admin/sign_in.html", failed=False)
+    token = services().settings.admin_token or ""
+    if not same_secret(token, request.form.get("token", "")):
+        logger.warning("admin.sign-in-failed", extra={"remote": request.remote_addr})
+        return render_template("admin/sign_in.html", failed=True), 403
+    session.clear()  # a new session (and CSRF token) for the signed-in admin
+    session.permanent = True
+    session["admin"] = True
+    session["csrf"] = secrets.token_urlsafe(32)
+    return redirect(url_for(".index"))
+
+
+@bp.post("/sign-out")
+def sign_out() -> ResponseReturnValue:
+    session.clear()
+    return redirect(url_for(".sign_in"))
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    return _page(what_if_form(MultiDict()), None)
+
+
+@bp.post("/what-if")
+def run_what_if() -> ResponseReturnValue:
+    form = what_if_form(request.form)
+    return _page(form, form.answer())
+
+
+@bp.post("/dead-letters/<key>/retry")
+def retry(key: str) -> ResponseReturnValue:
+    if not retry_dead_letter(services().store, key, datetime.now(UTC)):
+        abort(404)
+    services().wake_worker()
+    logger.info("admin.dead-letter-retried", extra={"dead_letter": key})
+    flash(f"{key} is queued again")
+    return redirect(url_for(".index", _anchor="dead-letters"))
+
+
+def _page(form: WhatIfForm, answer: dict[str, Any] | None) -> ResponseReturnValue:
+    s = services()
+    today, found = organisations(
+        s.store,
+        s.policy,
+        datetime.now(UTC),
+        periods=QUOTA_PERIODS,
+        language=s.settings.language,
+    )
+    with s.store.session() as db:
+        letters = s.store.dead_letters(db)
+    status = 422 if answer and answer.get("errors") else 200
+    return render_template(
+        "admin/index.html",
+        today=today,
+        organisations=found,
+        plan_names={code: plan.name["en"] for code, plan in s.policy.plans.items()},
+        dead_letters=letters,
+        form=form,
+        answer=answer,
+        policy_digest=s.policy.digest,
+    ), status
+
+
+class WhatIfForm:
+    """The what-if form's values, and its answer through the API's schema and function."""
+
+    TEXT = ("customer", "plan", "purchased", "accepted", "go_live", "cancelled", "service")
+    NUMBERS = ("remote_sessions", "used")
+
+    def __init__(self, values: MultiDict[str, str], language: str, time_zone: Any) -> None:
+        self.values = values
+        self.language = values.get("language") or language
+        self.time_zone = time_zone
+
+    def value(self, name: str) -> str:
+        return self.values.get(name, "")
+
+    def checked(self, name: str, value: str) -> bool:
+        return value in self.values.getlist(name)
+
+    def request_data(self) -> dict[str, Any]:
+        """The form as the body of POST /api/v1/explain. The created time is the calendar's
+        local time: a date-time input has no offset."""
+        data: dict[str, Any] = {
+            name: self.value(name).strip()
+            for name in (*self.TEXT, *self.NUMBERS, "requester")
+            if self.value(name).strip()
+        }
+        data["language"] = self.language
+        data["categories"] = self.values.getlist("categories")
+        data["options"] = self.values.getlist("options")
+        data["untrained"] = "untrained" in self.values
+        created = self.value("created").strip()
+        if created:
+            try:
+                data["created"] = (
+                    datetime.fromisoformat(created).replace(tzinfo=self.time_zone).isoformat()
+                )
+            except ValueError:
+                data["created"] = created  # the schema names it
+        return data
+
+    def answer(self) -> dict[str, Any]:
+        s = services()
+        try:
+            asked = ExplainRequestSchema(s.policy.plans).load(self.request_data())
+            decision, facts = what_if(
+                asked.question,
+                s.policy,
+                lambda: s.store,
+                datetime.now(UTC),
+                default_language=s.settings.language,
+            )
+        except ValidationError as e:
+            named = flatten_messages(e.messages)
+            return {"errors": [f"{'.'.join(map(str, path))}: {text}" for path, text in named]}
+        except WhatIfError as e:
+            return {"errors": [str(e)]}
+        return {
+            "decision": decision,
+            "text": render_text(decision, facts, s.policy, self.language),
+        }
+
+
+def what_if_form(values: MultiDict[str, str]) -> WhatIfForm:
+    s = services()
+    return WhatIfForm(values, s.settings.language, s.policy.calendar.time_zone)
+
+
+@bp.context_processor
+def choices() -> dict[str, Any]:
+    return {
+        "categories": CATEGORIES,
+        "requesters": REQUESTERS,
+        "languages": LANGUAGES,
+        "csrf_token": lambda: session.get("csrf", ""),
+        "csp_nonce": lambda: g.get("csp_nonce", ""),
+    }

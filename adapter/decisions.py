@@ -1,0 +1,103 @@
+"""Deciding one ticket and recording the decision: the one path of the worker and of replay.
+
+`decide_ticket` reads what a decision needs (the customer's contracts, the ledger, the ticket's
+last decision) and decides, writing nothing; `record` applies the ledger changes, appends the
+decision with its inputs (the audit trail) and, if it differs from the last one, queues the
+write-back. Both work in the caller's transaction, so a decision, its ledger changes and its
+outbox row commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from adapter.contracts import Contract
+from adapter.engine import Decision, TicketFacts, decide, ledger_keys, substance
+from adapter.policy import Policy
+from adapter.quota import LedgerView
+from adapter.services import Helpdesk
+from adapter.store import Store, jsonable
+
+
+@dataclass(frozen=True)
+class DecisionInputs:
+    """What a decision was made from, as the audit trail keeps it. `inbox` or `replay` says
+    what asked for it: the inbox row, or a replay ("api", "cli")."""
+
+    facts: TicketFacts
+    contracts: tuple[Contract, ...]
+    ledger: LedgerView
+    now: datetime
+    policy: str  # the digest of the policy file
+    inbox: int | None = None
+    replay: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = jsonable(self)
+        return {k: v for k, v in data.items() if v is not None or k not in ("inbox", "replay")}
+
+
+@dataclass(frozen=True)
+class Decided:
+    decision: Decision
+    inputs: DecisionInputs
+    previous: dict[str, Any] | None  # the ticket's last stored decision, in the decision shape
+
+    @property
+    def changed(self) -> bool:
+        """The same test `Store.record_decision` applies."""
+        return self.previous != jsonable(self.decision.to_dict())
+
+
+def decide_ticket(
+    store: Store,
+    session: Session,
+    policy: Policy,
+    helpdesk: Helpdesk,
+    facts: TicketFacts,
+    now: datetime,
+    *,
+    lock: bool = True,
+    pending: Mapping[tuple[str, str], int] | None = None,
+    inbox: int | None = None,
+    replay: str | None = None,
+) -> Decided:
+    """The ticket's decision under the stored contracts and ledger; writes nothing.
+
+    `lock`: hold the contracts' counts until the transaction ends (whoever records the
+    decision needs that). `pending`: counts per (contract, period) that earlier decisions of
+    a dry run would have changed, added to the stored ones.
+    """
+    number = facts.customer_number
+    contracts = tuple(store.contracts_for(session, number)) if number else ()
+    ledger = store.ledger_view(
+        session, helpdesk.name, facts.ticket_id, ledger_keys(facts, contracts, policy), lock=lock
+    )
+    if pending:
+        used = {key: n + pending.get(key, 0) for key, n in ledger.used.items()}
+        ledger = replace(ledger, used=used)
+    inputs = DecisionInputs(facts, contracts, ledger, now, policy.digest, inbox, replay)
+    decision = decide(facts, contracts, ledger, now, policy=policy, language=helpdesk.language)
+    previous = store.last_decision(session, helpdesk.name, facts.ticket_id)
+    return Decided(decision, inputs, previous)
+
+
+def record(store: Store, session: Session, helpdesk: Helpdesk, decided: Decided) -> bool:
+    """Apply the ledger changes, append the decision, and queue the write-back when it
+    differs from the last one (with a note when it differs in substance). True if it did."""
+    decision, inputs, previous = decided.decision, decided.inputs, decided.previous
+    facts, now = inputs.facts, inputs.now
+    store.apply_ledger(
+        session, helpdesk.name, facts.ticket_id, facts.created_at, decision.ledger, now
+    )
+    if not store.record_decision(session, decision, inputs.to_json(), now):
+        return False
+    note = previous is None or substance(previous) != substance(decision.to_dict())
+    payload = helpdesk.write_back(decision, facts, note=note)
+    store.add_outbox(session, helpdesk.name, str(facts.ticket_id), payload, now)
+    return True

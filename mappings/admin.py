@@ -1,0 +1,474 @@
+"""Schemas of the admin API (`webhooks/admin.py`): requests load into domain objects, answers
+dump from them. `webhooks/openapi.py` documents every one of them from these fields, so a
+field's `metadata` (description, format) is its documentation.
+
+The audit trail's inputs (`DecisionInputsSchema`) load back into domain objects too: replay
+decides a ticket again from the facts stored with its latest decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_dump,
+    validate,
+    validates_schema,
+)
+
+from adapter.contracts import Contract, ContractStatus
+from adapter.decisions import DecisionInputs
+from adapter.engine import FLAG_CODES, TicketFacts
+from adapter.explain import WhatIf
+from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS, WARNING_CODES
+from adapter.quota import LedgerEntry, LedgerView
+from adapter.replay import ReplayRequest
+from mappings.licences import OPTIONS
+
+STATUSES = tuple(str(s) for s in ContractStatus)
+DECISION_FIELDS = ("plan", "contract", "quota", "reaction_due", "billable", "flags", "warnings")
+FORMATS = ("json", "text")
+
+
+def _date(description: str) -> dict[str, str]:
+    return {"format": "date", "description": description}
+
+
+def _instant(description: str) -> dict[str, str]:
+    return {"format": "date-time", "description": description}
+
+
+class TicketId(fields.Field):
+    """A helpdesk's ticket id: Zammad's are integers, other helpdesks' may be strings."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ValidationError("Not an integer or string.")
+        return value
+
+
+class SetField(fields.List):
+    """A set as a sorted array (as the audit trail stores one): loads into a frozenset."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        items = super()._serialize(value, attr, obj, **kwargs)
+        return None if items is None else sorted(items)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        return frozenset(super()._deserialize(value, attr, data, **kwargs))
+
+
+# The decision shape (`Decision.to_dict()`): dumped from stored and new decisions alike.
+
+
+class TicketRefSchema(Schema):
+    helpdesk = fields.String(metadata={"description": "The helpdesk, e.g. zammad."})
+    id = TicketId(metadata={"description": "The ticket's id in that helpdesk."})
+
+
+class FlagSchema(Schema):
+    code = fields.String(validate=validate.OneOf(FLAG_CODES + WARNING_CODES))
+    message = fields.String(metadata={"description": "The policy's text, in its language."})
+
+
+class ContractViewSchema(Schema):
+    id = fields.String(metadata={"description": "The contract's (and its licence's) id."})
+    valid_from = fields.String(metadata=_date("The first day covered."))
+    valid_until = fields.String(metadata=_date("The last day of the current term."))
+    notice_by = fields.String(
+        allow_none=True, metadata=_date("The last day to give notice; null: does not renew.")
+    )
+    status = fields.String(validate=validate.OneOf(STATUSES))
+
+
+class QuotaStateSchema(Schema):
+    period = fields.String(metadata={"description": "ISO week (2026-W48) or month (2026-11)."})
+    used = fields.Integer(metadata={"description": "The ticket's place in the period if counted."})
+    limit = fields.Integer()
+    counted = fields.Boolean()
+
+
+class DecisionSchema(Schema):
+    """A ticket's entitlement: what explain prints with --format json."""
+
+    ticket = fields.Nested(TicketRefSchema)
+    plan = fields.String(allow_none=True, metadata={"description": "null: no contract covers."})
+    contract = fields.Nested(ContractViewSchema, allow_none=True)
+    quota = fields.Nested(QuotaStateSchema, allow_none=True)
+    reaction_due = fields.String(allow_none=True, metadata=_instant("When work must start (UTC)."))
+    billable = fields.Boolean()
+    flags = fields.List(fields.Nested(FlagSchema), metadata={"description": "Why billable."})
+    warnings = fields.List(fields.Nested(FlagSchema))
+
+
+# The audit trail's inputs, as `adapter.decisions.DecisionInputs` stores them.
+
+
+class TicketFactsSchema(Schema):
+    helpdesk = fields.String(required=True)
+    ticket_id = TicketId(required=True)
+    created_at = fields.AwareDateTime(required=True)
+    customer_number = fields.String(load_default=None)
+    support_queue = fields.Boolean(load_default=True)
+    categories = SetField(fields.String(validate=validate.OneOf(CATEGORIES)), load_default=list)
+    service = fields.String(load_default=None)
+    remote_sessions = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    requester = fields.String(load_default="partner", validate=validate.OneOf(REQUESTERS))
+    trained = fields.Boolean(load_default=True)
+    does_not_count = fields.String(load_default=None)
+    on_call = fields.Boolean(load_default=False)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> TicketFacts:
+        return TicketFacts(**data)
+
+
+class ContractTermsSchema(Schema):
+    id = fields.String(required=True)
+    customer_number = fields.String(required=True)
+    plan = fields.String(required=True)
+    starts_on = fields.Date(required=True)
+    first_end_on = fields.Date(required=True)
+    renewal_months = fields.Integer(required=True)
+    notice_months = fields.Integer(required=True)
+    final_end_on = fields.Date(load_default=None)
+    terminated = fields.Boolean(required=True)
+    options = SetField(fields.String(), required=True)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> Contract:
+        return Contract(**data)
+
+
+class LedgerCountSchema(Schema):
+    key = fields.List(
+        fields.String(),
+        required=True,
+        validate=validate.Length(equal=2),
+        metadata={"description": "[contract id, period]"},
+    )
+    value = fields.Integer(required=True, metadata={"description": "Active entries."})
+
+
+class LedgerEntrySchema(Schema):
+    contract_id = fields.String(required=True)
+    period = fields.String(required=True)
+    ordinal = fields.Integer(required=True)
+    released_reason = fields.String(load_default=None)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> LedgerEntry:
+        return LedgerEntry(**data)
+
+
+class LedgerSchema(Schema):
+    """The ledger as the decision saw it: counts per contract and period, and the ticket's
+    own entries."""
+
+    used = fields.List(fields.Nested(LedgerCountSchema), required=True)
+    entries = fields.List(fields.Nested(LedgerEntrySchema), required=True)
+
+    @pre_dump
+    def pairs(self, ledger: LedgerView, **_: Any) -> dict[str, Any]:
+        used = [{"key": list(key), "value": n} for key, n in ledger.used.items()]
+        return {"used": used, "entries": ledger.entries}
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> LedgerView:
+        used = {tuple(item["key"]): item["value"] for item in data["used"]}
+        return LedgerView(used=used, entries=tuple(data["entries"]))
+
+
+class DecisionInputsSchema(Schema):
+    """What a decision was made from."""
+
+    facts = fields.Nested(TicketFactsSchema, required=True)
+    contracts = fields.List(fields.Nested(ContractTermsSchema), required=True)
+    ledger = fields.Nested(LedgerSchema, required=True)
+    now = fields.AwareDateTime(required=True, metadata={"description": "When it was decided."})
+    policy = fields.String(required=True, metadata={"description": "Digest of the policy file."})
+    inbox = fields.Integer(
+        load_default=None, metadata={"description": "The inbox row that asked for it."}
+    )
+    replay = fields.String(
+        load_default=None,
+        validate=validate.OneOf(("api", "cli")),
+        metadata={"description": "Or the replay that did."},
+    )
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> DecisionInputs:
+        return DecisionInputs(**{**data, "contracts": tuple(data["contracts"])})
+
+
+def load_decision_inputs(stored: dict[str, Any]) -> DecisionInputs:
+    """A decision's stored inputs as domain objects; raises ValidationError."""
+    return DecisionInputsSchema().load(stored)
+
+
+class DecisionRecordSchema(Schema):
+    """One decision of the audit trail."""
+
+    id = fields.Integer()
+    decided_at = fields.AwareDateTime()
+    policy = fields.String(metadata={"description": "Digest of the policy file it applied."})
+    changed = fields.Boolean(metadata={"description": "It differs from the one before."})
+    decision = fields.Nested(DecisionSchema)
+    inputs = fields.Nested(DecisionInputsSchema)
+
+    @pre_dump
+    def unpack(self, stored: Any, **_: Any) -> dict[str, Any]:
+        inputs = load_decision_inputs(stored.inputs)
+        return {
+            "id": stored.id,
+            "decided_at": stored.decided_at,
+            "policy": inputs.policy,
+            "changed": stored.changed,
+            "decision": stored.decision,
+            "inputs": inputs,
+        }
+
+
+class DecisionHistorySchema(Schema):
+    ticket = fields.Nested(TicketRefSchema)
+    decisions = fields.List(
+        fields.Nested(DecisionRecordSchema), metadata={"description": "Oldest first."}
+    )
+
+
+# Organisations
+
+
+class QuotaUseSchema(Schema):
+    period = fields.String()
+    label = fields.String(metadata={"description": "The period for people, e.g. Nov 2026."})
+    used = fields.Integer(metadata={"description": "Tickets counted (active ledger entries)."})
+    limit = fields.Integer()
+
+
+class ContractUseSchema(Schema):
+    id = fields.String()
+    plan = fields.String()
+    valid_from = fields.Date()
+    valid_until = fields.Date(metadata={"description": "The last day of the current term."})
+    notice_by = fields.Date(allow_none=True, metadata={"description": "null: does not renew."})
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    quota = fields.List(
+        fields.Nested(QuotaUseSchema), metadata={"description": "The current period first."}
+    )
+
+
+class OrganisationSchema(Schema):
+    customer_number = fields.String()
+    name = fields.String(allow_none=True)
+    plan = fields.String(
+        allow_none=True, metadata={"description": "The best covering contract's; null: none."}
+    )
+    valid_until = fields.Date(allow_none=True)
+    notice_by = fields.Date(allow_none=True)
+    contracts = fields.List(fields.Nested(ContractUseSchema))
+
+
+class OrganisationsSchema(Schema):
+    today = fields.Date(metadata={"description": "The day statuses are given for."})
+    organisations = fields.List(fields.Nested(OrganisationSchema))
+
+
+class OrganisationsQuerySchema(Schema):
+    periods = fields.Integer(
+        load_default=3,
+        validate=validate.Range(min=1, max=24),
+        metadata={"description": "Quota periods per contract: the current and those before."},
+    )
+
+
+# Dead letters
+
+
+class AttemptSchema(Schema):
+    at = fields.String(metadata=_instant("When it failed, or was put back."))
+    error = fields.String(allow_none=True)
+    retried = fields.Boolean(dump_default=False, metadata={"description": "Put back by hand."})
+
+
+class DeadLetterSchema(Schema):
+    id = fields.String(attribute="key", metadata={"description": "queue-row, e.g. outbox-7."})
+    queue = fields.String(validate=validate.OneOf(("inbox", "outbox")))
+    helpdesk = fields.String()
+    ticket_id = fields.String()
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+    since = fields.AwareDateTime(metadata={"description": "The last failure."})
+    history = fields.List(fields.Nested(AttemptSchema))
+
+
+class DeadLettersSchema(Schema):
+    dead_letters = fields.List(fields.Nested(DeadLetterSchema))
+
+
+class RetriedSchema(Schema):
+    id = fields.String()
+    status = fields.String(validate=validate.OneOf(("queued",)))
+
+
+# What-if
+
+
+@dataclass(frozen=True)
+class ExplainRequest:
+    question: WhatIf
+    format: str  # "json": the decision; "text": as explain prints it
+
+
+class ExplainRequestSchema(Schema):
+    """The inputs of `entitlements explain`, by the same names."""
+
+    customer = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1),
+        metadata={"description": "Use this customer's contracts and ledger (or describe one)."},
+    )
+    plan = fields.String(load_default=None)
+    purchased = fields.Date(load_default=None)
+    accepted = fields.Date(load_default=None)
+    go_live = fields.Date(load_default=None)
+    cancelled = fields.Date(load_default=None, metadata={"description": "Notice given on."})
+    options = fields.List(fields.String(validate=validate.OneOf(OPTIONS)), load_default=list)
+    created = fields.AwareDateTime(
+        load_default=lambda: datetime.now(UTC),
+        metadata={"description": "Ticket creation, with an offset; default: now."},
+    )
+    categories = fields.List(fields.String(validate=validate.OneOf(CATEGORIES)), load_default=list)
+    service = fields.String(load_default=None)
+    remote_sessions = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    requester = fields.String(load_default="partner", validate=validate.OneOf(REQUESTERS))
+    untrained = fields.Boolean(load_default=False)
+    used = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=0),
+        metadata={"description": "Tickets already counted in the ticket's period."},
+    )
+    language = fields.String(
+        load_default=None,
+        validate=validate.OneOf(LANGUAGES),
+        metadata={"description": "Default: the LANGUAGE setting."},
+    )
+    format = fields.String(load_default="json", validate=validate.OneOf(FORMATS))
+
+    def __init__(self, plans: Collection[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fields["plan"].validators.append(validate.OneOf([*plans]))
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> ExplainRequest:
+        fmt = data.pop("format")
+        question = WhatIf(
+            **{
+                **data,
+                "options": tuple(data["options"]),
+                "categories": frozenset(data["categories"]),
+            }
+        )
+        return ExplainRequest(question, fmt)
+
+
+# Replay
+
+
+class ReplayRequestSchema(Schema):
+    since = fields.AwareDateTime(
+        load_default=None, metadata={"description": "Tickets created at or after."}
+    )
+    until = fields.AwareDateTime(load_default=None, metadata={"description": "And before."})
+    customer = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1),
+        metadata={"description": "Only this customer's tickets."},
+    )
+    apply = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Record the changed decisions and write them back."},
+    )
+
+    @validates_schema
+    def range(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("since") and data.get("until") and data["until"] <= data["since"]:
+            raise ValidationError("must be after since", "until")
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> ReplayRequest:
+        return ReplayRequest(**data)
+
+
+class TicketReplaySchema(Schema):
+    ticket = fields.Nested(TicketRefSchema)
+    customer_number = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime()
+    changed_fields = fields.List(fields.String(validate=validate.OneOf(DECISION_FIELDS)))
+    before = fields.Nested(DecisionSchema, metadata={"description": "The latest stored one."})
+    after = fields.Nested(DecisionSchema, metadata={"description": "Under the current policy."})
+    applied = fields.Boolean(metadata={"description": "Recorded and queued for write-back."})
+
+    @pre_dump
+    def unpack(self, result: Any, **_: Any) -> dict[str, Any]:
+        return {
+            "ticket": {"helpdesk": result.helpdesk, "id": result.ticket_id},
+            "customer_number": result.customer_number,
+            "created_at": result.created_at,
+            "changed_fields": list(result.changes),
+            "before": result.before,
+            "after": result.decision,
+            "applied": result.applied,
+        }
+
+
+class SkippedSchema(Schema):
+    ticket = fields.Nested(TicketRefSchema)
+    reason = fields.String()
+
+    @pre_dump
+    def unpack(self, skipped: Any, **_: Any) -> dict[str, Any]:
+        return {
+            "ticket": {"helpdesk": skipped.helpdesk, "id": skipped.ticket_id},
+            "reason": skipped.reason,
+        }
+
+
+class ReplayReportSchema(Schema):
+    apply = fields.Boolean()
+    since = fields.AwareDateTime(allow_none=True)
+    until = fields.AwareDateTime(allow_none=True)
+    customer = fields.String(allow_none=True)
+    decided_at = fields.AwareDateTime(metadata={"description": "The instant decided as of."})
+    tickets = fields.Integer(metadata={"description": "Tickets decided again."})
+    changed = fields.Integer(metadata={"description": "Of those, with a different decision."})
+    results = fields.List(
+        fields.Nested(TicketReplaySchema),
+        metadata={"description": "The changed ones, in creation order."},
+    )
+    skipped = fields.List(fields.Nested(SkippedSchema))
+
+    @pre_dump
+    def unpack(self, report: Any, **_: Any) -> dict[str, Any]:
+        request = report.request
+        return {
+            "apply": request.apply,
+            "since": request.since,
+            "until": request.until,
+            "customer": request.customer,
+            "decided_at": report.decided_at,
+            "tickets": report.tickets,
+            "changed": len(report.changed),
+            "results": report.changed,
+            "skipped": report.skipped,
+        }

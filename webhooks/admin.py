@@ -1,0 +1,178 @@
+"""The admin API under `/api/v1`: organisations and quota use, a ticket's decision history
+(the audit trail), dead letters and their retry, the what-if and replay.
+
+Bearer `ADMIN_TOKEN`, compared in constant time: 401 without a bearer token, 403 with a wrong
+one, 503 when no token is configured (the API is never open). Requests and answers are the
+schemas of `mappings.admin`, which the OpenAPI document describes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+from marshmallow import Schema, ValidationError
+
+from adapter.admin import organisations, retry_dead_letter
+from adapter.explain import WhatIfError, render_text, what_if
+from adapter.replay import replay
+from adapter.services import Services
+from mappings.admin import (
+    DeadLettersSchema,
+    DecisionHistorySchema,
+    DecisionSchema,
+    ExplainRequestSchema,
+    OrganisationSchema,
+    OrganisationsQuerySchema,
+    OrganisationsSchema,
+    ReplayReportSchema,
+    ReplayRequestSchema,
+    RetriedSchema,
+)
+from mappings.yamlfile import flatten_messages
+from webhooks.errors import ApiProblem, error_body
+from webhooks.signatures import valid_bearer
+
+logger = logging.getLogger(__name__)
+bp = Blueprint("admin_api", __name__, url_prefix="/api/v1")
+
+
+def services() -> Services:
+    return current_app.extensions["entitlements"]
+
+
+@bp.before_request
+def authorise() -> ResponseReturnValue | None:
+    token = services().settings.admin_token
+    if not token:
+        raise ApiProblem(
+            503, "admin_not_configured", "ENTITLEMENTS_ADMIN_TOKEN is not set: the admin API is off"
+        )
+    header = request.headers.get("Authorization")
+    scheme, _, given = (header or "").partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        body = error_body("unauthorized", "send Authorization: Bearer <ADMIN_TOKEN>")
+        return jsonify(body), 401, {"WWW-Authenticate": 'Bearer realm="admin"'}
+    if not valid_bearer(token, header):
+        logger.warning("admin.forbidden", extra={"remote": request.remote_addr})
+        raise ApiProblem(403, "forbidden", "the bearer token is not the admin token")
+    return None
+
+
+@bp.get("/organisations")
+def list_organisations() -> ResponseReturnValue:
+    query = _load(OrganisationsQuerySchema(), request.args.to_dict(), "invalid_query")
+    s = services()
+    today, found = organisations(
+        s.store,
+        s.policy,
+        datetime.now(UTC),
+        periods=query["periods"],
+        language=s.settings.language,
+    )
+    return OrganisationsSchema().dump({"today": today, "organisations": found})
+
+
+@bp.get("/organisations/<customer_number>")
+def one_organisation(customer_number: str) -> ResponseReturnValue:
+    query = _load(OrganisationsQuerySchema(), request.args.to_dict(), "invalid_query")
+    s = services()
+    _, found = organisations(
+        s.store,
+        s.policy,
+        datetime.now(UTC),
+        periods=query["periods"],
+        customer_number=customer_number,
+        language=s.settings.language,
+    )
+    if not found:
+        raise ApiProblem(404, "not_found", f"no contracts for customer {customer_number!r}")
+    return OrganisationSchema().dump(found[0])
+
+
+@bp.get("/tickets/<helpdesk>/<ticket_id>/decisions")
+def decision_history(helpdesk: str, ticket_id: str) -> ResponseReturnValue:
+    store = services().store
+    with store.session() as session:
+        decisions = store.decisions(session, helpdesk, ticket_id)
+    if not decisions:
+        raise ApiProblem(404, "not_found", f"no decisions for {helpdesk} ticket {ticket_id}")
+    ticket = decisions[-1].decision["ticket"]  # the id as the helpdesk gives it (Zammad: int)
+    return DecisionHistorySchema().dump({"ticket": ticket, "decisions": decisions})
+
+
+@bp.get("/dead-letters")
+def dead_letters() -> ResponseReturnValue:
+    store = services().store
+    with store.session() as session:
+        letters = store.dead_letters(session)
+    return DeadLettersSchema().dump({"dead_letters": letters})
+
+
+@bp.post("/dead-letters/<key>/retry")
+def retry(key: str) -> ResponseReturnValue:
+    s = services()
+    if not retry_dead_letter(s.store, key, datetime.now(UTC)):
+        raise ApiProblem(404, "not_found", f"{key} is not a dead letter")
+    logger.info("admin.dead-letter-retried", extra={"dead_letter": key})
+    s.wake_worker()
+    return RetriedSchema().dump({"id": key, "status": "queued"})
+
+
+@bp.post("/explain")
+def explain() -> ResponseReturnValue:
+    s = services()
+    asked = _load(ExplainRequestSchema(s.policy.plans), _json_body(), "invalid_request")
+    try:
+        decision, facts = what_if(
+            asked.question,
+            s.policy,
+            lambda: s.store,
+            datetime.now(UTC),
+            default_language=s.settings.language,
+        )
+    except WhatIfError as e:
+        raise ApiProblem(422, "invalid_request", str(e), dict.fromkeys(e.fields, str(e))) from e
+    if asked.format == "text":
+        language = asked.question.language or s.settings.language
+        text = render_text(decision, facts, s.policy, language) + "\n"
+        return Response(text, mimetype="text/plain")
+    return DecisionSchema().dump(decision.to_dict())
+
+
+@bp.post("/replay")
+def replay_tickets() -> ResponseReturnValue:
+    s = services()
+    asked = _load(ReplayRequestSchema(), _json_body(), "invalid_request")
+    report = replay(s, asked, origin="api", now=datetime.now(UTC))
+    logger.info(
+        "admin.replay",
+        extra={"apply": asked.apply, "tickets": report.tickets, "changed": len(report.changed)},
+    )
+    if asked.apply and report.changed:
+        s.wake_worker()  # the write-backs are in the outbox
+    return ReplayReportSchema().dump(report)
+
+
+def _json_body() -> Any:
+    if request.mimetype != "application/json":
+        raise ApiProblem(415, "unsupported_media_type", "send Content-Type: application/json")
+    try:
+        data = json.loads(request.get_data(cache=False) or b"{}")
+    except ValueError as e:
+        raise ApiProblem(400, "invalid_json", f"the body is not JSON: {e}") from e
+    if not isinstance(data, dict):
+        raise ApiProblem(400, "invalid_json", "the body must be a JSON object")
+    return data
+
+
+def _load(schema: Schema, data: Any, code: str) -> Any:
+    try:
+        return schema.load(data)
+    except ValidationError as e:
+        fields = {".".join(map(str, p)) or "_schema": m for p, m in flatten_messages(e.messages)}
+        raise ApiProblem(422, code, "invalid fields: " + ", ".join(fields), fields) from e
