@@ -61,3 +61,19 @@ class LoopbackServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Clients hanging up (timeouts in tests) are normal here.
         log.debug("%s: connection error from %s", self.name, client_address, exc_info=True)
+
+
+class LoopbackHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as a requests.Session expects
+    sys_version = ""
+    server: LoopbackServer
+
+    def setup(self) -> None:
+        super().setup()
+        # headers and body are two writes: without NODELAY, Nagle plus the client's delayed
+        # ACK add ~40 ms to every keep-alive response
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.track(self.connection)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # each stand-in keeps its own request log

@@ -24,20 +24,18 @@ import hmac
 import json
 import logging
 import secrets
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 __all__ = ["ErpStandin", "RequestRecord"]
 
 
-from connectors.standin import LoopbackServer
+from connectors.standin import LoopbackHandler, LoopbackServer
 
 log = logging.getLogger(__name__)
 
@@ -124,20 +122,8 @@ def _instant(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as a requests.Session expects
+class _Handler(LoopbackHandler):
     server_version = "ErpStandin"
-    sys_version = ""
-    server: LoopbackServer
-
-    def setup(self) -> None:
-        super().setup()
-        # headers and body are two writes: without NODELAY, Nagle plus delayed ACKs add ~40 ms
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.track(self.connection)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # the request log is ErpStandin.requests
 
     def do_GET(self) -> None:
         self._serve()

@@ -29,7 +29,6 @@ import json
 import logging
 import re
 import secrets
-import socket
 import threading
 import time
 import uuid
@@ -38,7 +37,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -47,7 +45,7 @@ import requests
 __all__ = ["ApiError", "Delivery", "RequestRecord", "ZammadStandin", "ruby_json"]
 
 
-from connectors.standin import LoopbackServer
+from connectors.standin import LoopbackHandler, LoopbackServer
 
 log = logging.getLogger(__name__)
 
@@ -388,21 +386,8 @@ _QUERY_TOKEN = re.compile(r'[^\s:]+:\[[^\]]*\]|[^\s:]+:"[^"]*"|"[^"]*"|\S+')
 _QUERY_TERM = re.compile(r"^(?P<field>[A-Za-z_][\w.]*):(?P<op>>=|<=|>|<)?(?P<value>.*)$")
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as zammad-py's session expects
+class _Handler(LoopbackHandler):
     server_version = "ZammadStandin"
-    sys_version = ""
-    server: LoopbackServer
-
-    def setup(self) -> None:
-        super().setup()
-        # headers and body are two writes: without NODELAY, Nagle plus the client's delayed
-        # ACK add ~40 ms to every keep-alive response
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.track(self.connection)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # the request log is ZammadStandin.requests
 
     def do_GET(self) -> None:
         self._serve()
