@@ -251,133 +251,84 @@ def _assert_each_ticket_counted_once_and_written_back_once(zammad, store, ticket
         assert zammad.ticket(ticket)["entitlement_quota"]
 
 
-def test_fifty_concurrent_events_for_one_organisation_are_counted_exactly_with_serve(
-    zammad, database_url, store, tmp_path
+def _deploy(kind: str, zammad, database_url, tmp_path) -> tuple[str, list[Process]]:
+    """`serve` alone, or gunicorn with two `entitlements worker` processes; ready to take
+    webhooks. Returns the webhook URL and the processes (the first is the web tier)."""
+    port, env = free_port(), _env(zammad, database_url)
+    if kind == "serve":
+        processes = [
+            Process(entitlements("serve", "--port", str(port)), env, str(tmp_path / "serve.log"))
+        ]
+    else:
+        processes = [
+            Process(gunicorn(port, workers=2), env, str(tmp_path / "web.log")),
+            *(
+                Process(entitlements("worker"), env, str(tmp_path / f"worker{i}.log"))
+                for i in range(2)
+            ),
+        ]
+    for process in processes:
+        process.start()
+    wait_until(
+        lambda: requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).ok, what=f"{kind} ready"
+    )
+    return f"http://127.0.0.1:{port}/webhooks/zammad", processes
+
+
+@pytest.mark.parametrize(
+    "deployment", ["serve", pytest.param("gunicorn_and_two_workers", marks=pytest.mark.postgres)]
+)
+def test_fifty_concurrent_events_for_one_organisation_are_counted_exactly(
+    deployment, zammad, database_url, store, tmp_path
 ):
     user = _customer(zammad, store, "C-50", plan="pro")
     tickets = [zammad.create_ticket(f"Concurrent {n}", user) for n in range(50)]
-    port = free_port()
-    server = Process(
-        entitlements("serve", "--port", str(port)),
-        _env(zammad, database_url),
-        str(tmp_path / "serve.log"),
-    ).start()
+    url, processes = _deploy(deployment, zammad, database_url, tmp_path)
     try:
-        wait_until(
-            lambda: requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).ok,
-            what="serve ready",
-        )
-        answered = _send(
-            f"http://127.0.0.1:{port}/webhooks/zammad", _events(zammad, tickets, 1), workers=50
-        )
+        answered = _send(url, _events(zammad, tickets, 1), workers=50)
         assert Counter(answered.values()) == {202: 50}
         wait_until(lambda: _settled(store, 50), what="all processed")
     finally:
-        server.stop()
+        for process in processes:
+            process.stop()
     _assert_each_ticket_counted_once_and_written_back_once(zammad, store, tickets)
 
 
-@pytest.mark.postgres
-def test_fifty_concurrent_events_are_counted_exactly_with_gunicorn_and_two_workers(
-    zammad, database_url, store, tmp_path
-):
-    user = _customer(zammad, store, "C-51", plan="pro")
-    tickets = [zammad.create_ticket(f"Concurrent {n}", user) for n in range(50)]
-    port = free_port()
-    env = _env(zammad, database_url)
-    web = Process(gunicorn(port, workers=2), env, str(tmp_path / "web.log")).start()
-    workers = [
-        Process(entitlements("worker"), env, str(tmp_path / f"worker{i}.log")).start()
-        for i in range(2)
-    ]
-    try:
-        wait_until(
-            lambda: requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).ok,
-            what="gunicorn ready",
-        )
-        answered = _send(
-            f"http://127.0.0.1:{port}/webhooks/zammad", _events(zammad, tickets, 1), workers=50
-        )
-        assert Counter(answered.values()) == {202: 50}
-        wait_until(lambda: _settled(store, 50), what="all processed")
-    finally:
-        for p in (web, *workers):
-            p.stop()
-    _assert_each_ticket_counted_once_and_written_back_once(zammad, store, tickets)
-
-
-def test_sigkill_of_serve_during_1000_events_loses_nothing_and_counts_nothing_twice(
-    zammad, database_url, store, tmp_path
+@pytest.mark.parametrize(
+    ("deployment", "victim"),
+    [
+        ("serve", 0),  # the one process: killed, then brought back by its supervisor
+        # a worker: not brought back; the other takes its rows once their lease ends
+        pytest.param("gunicorn_and_two_workers", 1, marks=pytest.mark.postgres),
+    ],
+)
+def test_sigkill_during_1000_events_loses_nothing_and_counts_nothing_twice(
+    deployment, victim, zammad, database_url, store, tmp_path
 ):
     user = _customer(zammad, store, "C-60", plan="pro")
     tickets = [zammad.create_ticket(f"Stream {n}", user) for n in range(200)]
     events = _events(zammad, tickets, 5)  # 1,000 events: a create and four updates per ticket
-    port = free_port()
-    server = Process(
-        entitlements("serve", "--port", str(port)),
-        _env(zammad, database_url),
-        str(tmp_path / "serve.log"),
-    )
-    server.start()
+    url, processes = _deploy(deployment, zammad, database_url, tmp_path)
     killed = threading.Event()
 
     def crash_once(accepted: int) -> None:
         if accepted >= 300 and not killed.is_set():
             killed.set()
-            server.kill()
-            server.start()  # the operator's supervisor brings it back
+            processes[victim].kill()
+            if deployment == "serve":
+                processes[victim].start()
 
     try:
-        wait_until(
-            lambda: requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).ok,
-            what="serve ready",
-        )
-        answered = _send(f"http://127.0.0.1:{port}/webhooks/zammad", events, on_accepted=crash_once)
-        assert killed.is_set()
-        assert len(answered) == 1000
+        answered = _send(url, events, on_accepted=crash_once)
+        assert killed.is_set() and len(answered) == 1000
         accepted = [d for d, status in answered.items() if status == 202]
-        wait_until(
-            lambda: _settled(store, len(accepted)), timeout=180, what="all processed after restart"
-        )
+        wait_until(lambda: _settled(store, len(accepted)), timeout=180, what="all processed")
     finally:
-        server.stop()
+        for process in processes:
+            if process.proc and process.proc.poll() is None:
+                process.stop()
     with store.session() as session:
         stored = set(session.scalars(select(InboxRow.delivery_id)))
     assert _count(store, InboxRow, status="done") == len(stored)
     assert set(accepted) <= stored  # every event answered 202 was kept
-    _assert_each_ticket_counted_once_and_written_back_once(zammad, store, tickets)
-
-
-@pytest.mark.postgres
-def test_sigkill_of_a_worker_on_postgresql_loses_nothing_and_counts_nothing_twice(
-    zammad, database_url, store, tmp_path
-):
-    user = _customer(zammad, store, "C-61", plan="pro")
-    tickets = [zammad.create_ticket(f"Stream {n}", user) for n in range(200)]
-    events = _events(zammad, tickets, 5)
-    port = free_port()
-    env = _env(zammad, database_url)
-    web = Process(gunicorn(port, workers=2), env, str(tmp_path / "web.log")).start()
-    workers = [
-        Process(entitlements("worker"), env, str(tmp_path / f"worker{i}.log")).start()
-        for i in range(2)
-    ]
-    killed = threading.Event()
-
-    def crash_once(accepted: int) -> None:
-        if accepted >= 300 and not killed.is_set():
-            killed.set()
-            workers[0].kill()  # the other worker takes its rows once their lease ends
-
-    try:
-        wait_until(
-            lambda: requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).ok,
-            what="gunicorn ready",
-        )
-        answered = _send(f"http://127.0.0.1:{port}/webhooks/zammad", events, on_accepted=crash_once)
-        assert killed.is_set() and Counter(answered.values()) == {202: 1000}
-        wait_until(lambda: _settled(store, 1000), timeout=180, what="all processed")
-    finally:
-        web.stop()
-        workers[1].stop()
     _assert_each_ticket_counted_once_and_written_back_once(zammad, store, tickets)
