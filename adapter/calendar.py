@@ -149,6 +149,12 @@ class BusinessCalendar:
             raise CalendarError(f"day must be a date, got {day!r}")
         return bool(self._local_frames(day, self._holidays_of(day.year)))
 
+    def is_holiday(self, day: date) -> bool:
+        """Whether `day` (a local date) is a public holiday of the calendar's region."""
+        if isinstance(day, datetime) or not isinstance(day, date):
+            raise CalendarError(f"day must be a date, got {day!r}")
+        return day in self._holidays_of(day.year)
+
     def is_open(self, at: datetime) -> bool:
         """Whether `at` lies inside [start, end) of a timeframe."""
         t = _aware_us(at, "at")

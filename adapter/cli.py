@@ -389,6 +389,16 @@ def _add_connector_commands() -> None:
 _add_connector_commands()
 
 
+def _add_billing_commands() -> None:
+    from adapter.billing_cli import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_billing_commands()
+
+
 @main.command()
 @click.option(
     "--since",

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from adapter.contracts import Contract
 from adapter.engine import Decision, TicketFacts, decide, ledger_keys, substance
+from adapter.oncall import covers
 from adapter.policy import Policy
 from adapter.quota import LedgerView
 from adapter.services import Helpdesk
@@ -75,6 +76,10 @@ def decide_ticket(
     """
     number = facts.customer_number
     contracts = tuple(store.contracts_for(session, number)) if number else ()
+    if number and not facts.on_call:
+        tz = policy.calendar.time_zone
+        if any(covers(b, facts.created_at, tz) for b in store.bookings(session, number)):
+            facts = replace(facts, on_call=True)
     ledger = store.ledger_view(
         session, helpdesk.name, facts.ticket_id, ledger_keys(facts, contracts, policy), lock=lock
     )

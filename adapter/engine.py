@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from adapter.contracts import Contract, ContractStatus
 from adapter.policy import FLAG_CODES, Plan, Policy
 from adapter.quota import LedgerChange, LedgerEntry, LedgerView, period_label, period_of
 
+ON_CALL_REACTION = timedelta(minutes=15)  # datasheet: Reaktionszeit in der Rufbereitschaft
 # Values a flag or warning text may use, e.g. "{used}/{limit} in {period}".
 MESSAGE_FIELDS = ("plan", "used", "limit", "period", "service", "sessions", "free")
 
@@ -226,9 +227,11 @@ def decide(
             counted=counts,
             label=f"{used}/{plan.quota.tickets} {fmt['period']}",
         ),
-        reaction_due=policy.calendar.due(
-            facts.created_at, plan.reaction.amount, plan.reaction.unit
-        ),
+        # Inside a booked on-call window the datasheet's 15 minutes run on the clock, not on
+        # support hours: the booking is what makes that time working time.
+        reaction_due=(facts.created_at.astimezone(UTC) + ON_CALL_REACTION)
+        if facts.on_call
+        else policy.calendar.due(facts.created_at, plan.reaction.amount, plan.reaction.unit),
         flags=tuple(sorted(flags + quota_flags, key=lambda f: FLAG_CODES.index(f.code))),
         warnings=tuple(warnings),
         ledger=tuple(changes),

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from adapter.settings import Settings
-from mappings import erp, plans, zammad
+from mappings import erp, plans, prices, zammad
 from mappings.yamlfile import FileError, FileErrors
 
 # file name -> loader that raises FileErrors; later helpdesks and the ERP add theirs here
@@ -15,6 +15,7 @@ LOADERS: dict[str, Callable[[Path], Any]] = {
     "plans.yaml": plans.load_policy,
     "zammad.yaml": zammad.load_mapping,
     "erp.yaml": erp.load_erp_mapping,
+    "prices.yaml": prices.load_prices,
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Collection, Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -31,16 +32,24 @@ class LicenceSchema(Schema):
     to plans so that `plan` may be left out."""
 
     licence_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    revision = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    # At most the column's INTEGER (4 bytes on PostgreSQL): a larger one is a 422, not a 500.
+    revision = fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=0, max=2**31 - 1)
+    )
     customer_number = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    customer_name = fields.String(load_default=None, allow_none=True)
+    customer_name = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=255)
+    )
     plan = fields.String(load_default=None, allow_none=True)
-    product = fields.String(load_default=None, allow_none=True)
+    product = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
     purchased_on = fields.Date(required=True)
     accepted_on = fields.Date(load_default=None, allow_none=True)
     go_live_on = fields.Date(load_default=None, allow_none=True)
-    list_price = fields.Decimal(
-        load_default=None, allow_none=True, places=2, validate=validate.Range(min=0)
+    list_price = fields.Decimal(  # the column holds 12 digits, 2 of them decimals
+        load_default=None,
+        allow_none=True,
+        places=2,
+        validate=validate.Range(min=0, max=Decimal("9999999999.99")),
     )
     currency = fields.String(
         load_default=None,
@@ -62,6 +71,15 @@ class LicenceSchema(Schema):
         super().__init__(unknown=RAISE if strict else EXCLUDE, **kwargs)
         self.plans = plans
         self.product_plans = product_plans or {}
+
+    @pre_load
+    def no_nul(self, data: Any, **_: Any) -> Any:
+        """PostgreSQL text cannot hold NUL: name the field rather than fail on storing it."""
+        if isinstance(data, dict):
+            bad = [k for k, v in data.items() if isinstance(v, str) and "\x00" in v]
+            if bad:
+                raise ValidationError({k: ["must not contain NUL characters"] for k in bad})
+        return data
 
     @validates_schema(skip_on_field_errors=False)  # report every field of a row at once
     def check(self, data: dict[str, Any], **_: Any) -> None:

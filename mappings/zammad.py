@@ -158,7 +158,7 @@ class ArticleSchema(Schema):
 
 
 class TicketSchema(_Record):
-    id = fields.Integer(required=True)
+    id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**63 - 1))
     created_at = fields.AwareDateTime(required=True, default_timezone=None)
     updated_at = fields.AwareDateTime(required=True, default_timezone=None)
     number = fields.String(load_default=None, allow_none=True)

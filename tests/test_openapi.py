@@ -36,6 +36,7 @@ def licence_schema(services):
 
 def test_the_document_is_valid_openapi_3_1(document):
     import openapi_spec_validator as validator
+
     validator.validate(document)
     assert document["openapi"].startswith("3.1")
 
@@ -114,6 +115,7 @@ def test_the_licence_json_schema_accepts_what_licence_schema_accepts(
     document, licence_schema, sample
 ):
     import jsonschema
+
     schema = document["components"]["schemas"]["Licence"]
     try:
         licence_schema.load(sample)

@@ -38,8 +38,11 @@ def receive() -> ResponseReturnValue:
             401, "invalid_signature", "X-Hub-Signature is missing or does not match the body"
         )
     try:
-        data = json.loads(body)
-    except ValueError as e:
+        # UTF-8 only (RFC 8259): the inbox keeps the body as text. json.loads would also take
+        # UTF-16/32 bytes, which the decode for the inbox would then fail on (a 500).
+        text = body.decode("utf-8")
+        data = json.loads(text)
+    except ValueError as e:  # UnicodeDecodeError included
         raise ApiProblem(400, "invalid_json", f"the body is not JSON: {e}") from e
     if not isinstance(data, dict):
         raise ApiProblem(400, "invalid_json", "the body must be a JSON object")
@@ -51,9 +54,9 @@ def receive() -> ResponseReturnValue:
             422, "invalid_payload", "the payload is not Zammad's ticket webhook", fields
         ) from e
     # Zammad keeps one delivery id across its retries; without one, the body itself is the key.
-    delivery = (
-        request.headers.get("X-Zammad-Delivery") or "sha256:" + hashlib.sha256(body).hexdigest()
-    )
+    # Zammad's ids are UUIDs; anything longer than the column is keyed by its hash.
+    given = request.headers.get("X-Zammad-Delivery")
+    delivery = given if given and len(given) <= 120 else _digest(given.encode() if given else body)
     store = services.store
     with store.session() as session:
         stored = store.accept_inbox(
@@ -61,8 +64,8 @@ def receive() -> ResponseReturnValue:
             helpdesk=HELPDESK,
             delivery_id=delivery,
             ticket_id=str(event.ticket.id),
-            trigger=request.headers.get("X-Zammad-Trigger"),
-            payload=body.decode("utf-8"),
+            trigger=(request.headers.get("X-Zammad-Trigger") or "")[:255] or None,
+            payload=text,
             now=datetime.now(UTC),
         )
     extra = {"delivery_id": delivery, "ticket_id": event.ticket.id}
@@ -74,3 +77,7 @@ def receive() -> ResponseReturnValue:
     metrics.count_webhook(HELPDESK, "accepted")
     services.wake_worker()
     return {"status": "accepted"}, 202
+
+
+def _digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()

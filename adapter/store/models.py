@@ -263,3 +263,22 @@ class CheckpointRow(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict[str, Any]]
     updated_at: Mapped[datetime]
+
+
+class OnCallBookingRow(Base):
+    """An extended on-call booking: a window on each of some days, with employees and hours."""
+
+    __tablename__ = "on_call_bookings"
+    __table_args__ = (
+        CheckConstraint("employees >= 1", name="employees"),
+        CheckConstraint("minutes > 0", name="minutes"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_number: Mapped[str] = mapped_column(String(64), index=True)
+    days: Mapped[list[str]]  # ISO dates, sorted
+    window_from: Mapped[str] = mapped_column(String(5))  # HH:MM, local wall clock
+    window_to: Mapped[str] = mapped_column(String(5))
+    employees: Mapped[int]
+    minutes: Mapped[int]  # working minutes booked per day, all employees together
+    created_at: Mapped[datetime]

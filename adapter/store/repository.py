@@ -31,6 +31,7 @@ from adapter.store.models import (
     LedgerEntryRow,
     LicenceRow,
 )
+from adapter.store.oncall import OnCallStore
 from adapter.store.queue import CheckpointStore, QueueStore
 
 # Ids per IN (...) list: well below the bind-parameter limits of SQLite and PostgreSQL.
@@ -51,7 +52,7 @@ class UpsertReport:
     customers: set[str] = field(default_factory=set)  # whose contracts were created or changed
 
 
-class Store(QueueStore, CheckpointStore):
+class Store(QueueStore, CheckpointStore, OnCallStore):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         # Objects stay readable after commit: callers turn them into domain objects anyway.

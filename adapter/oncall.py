@@ -1,0 +1,118 @@
+"""Extended on-call (Erweiterte Rufbereitschaft): bookings, their rules and base fees. Pure.
+
+The datasheet's rules: booked per day and per employee at least two weeks ahead; reachable at
+most 10 hours a day; at most 8 working hours a day per employee (more needs a further employee,
+who brings another base fee). The window is wall-clock time on each booked local date, so a
+window on the day of a daylight-saving change keeps its clock times.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from adapter.billing import BillableLine, Prices, line_id
+
+__all__ = [
+    "BASE_FEE_CODE",
+    "MAX_HOURS_PER_EMPLOYEE",
+    "MAX_WINDOW_HOURS",
+    "MIN_DAYS_AHEAD",
+    "Booking",
+    "base_fee_lines",
+    "covers",
+    "validate_booking",
+]
+
+MIN_DAYS_AHEAD = 14
+MAX_WINDOW_HOURS = 10
+MAX_HOURS_PER_EMPLOYEE = 8
+BASE_FEE_CODE = "on_call_base_fee"
+
+
+@dataclass(frozen=True)
+class Booking:
+    customer: str
+    days: tuple[date, ...]
+    start: time  # window start, local wall clock
+    end: time  # window end, after start on the same date
+    employees: int
+    hours: float  # working hours booked per day, all employees together
+    booking_id: str | None = None  # set once stored
+
+    @property
+    def window_hours(self) -> float:
+        return (_clock_minutes(self.end) - _clock_minutes(self.start)) / 60
+
+
+def _clock_minutes(t: time) -> int:
+    return t.hour * 60 + t.minute
+
+
+def validate_booking(booking: Booking, today: date) -> list[str]:
+    """Every rule the booking breaks, as a message for the person booking; empty if valid."""
+    errors: list[str] = []
+    if not booking.days:
+        errors.append("name at least one day to book")
+    too_soon = sorted(d for d in set(booking.days) if (d - today).days < MIN_DAYS_AHEAD)
+    if too_soon:
+        earliest = today + timedelta(days=MIN_DAYS_AHEAD)
+        errors.append(
+            f"on-call must be booked at least {MIN_DAYS_AHEAD} days ahead: "
+            f"{', '.join(map(str, too_soon))} is too soon (earliest {earliest})"
+        )
+    span = f"{booking.start:%H:%M}–{booking.end:%H:%M}"
+    if booking.end <= booking.start:
+        errors.append(f"the window {span} must end after it starts, on the same day")
+    elif booking.window_hours > MAX_WINDOW_HOURS:
+        errors.append(
+            f"the window {span} is {booking.window_hours:g} hours; "
+            f"on-call covers at most {MAX_WINDOW_HOURS} hours a day"
+        )
+    if booking.employees < 1:
+        errors.append("book at least one employee")
+    if booking.hours <= 0:
+        errors.append("book more than 0 working hours a day")
+    elif booking.employees >= 1 and booking.hours / booking.employees > MAX_HOURS_PER_EMPLOYEE:
+        needed = math.ceil(booking.hours / MAX_HOURS_PER_EMPLOYEE)
+        errors.append(
+            f"{booking.hours:g} working hours a day with {booking.employees} employee(s) is more "
+            f"than {MAX_HOURS_PER_EMPLOYEE} hours per employee and day; book {needed} employees"
+        )
+    return errors
+
+
+def covers(booking: Booking, at: datetime, time_zone: ZoneInfo) -> bool:
+    """Whether the instant `at` lies inside the booked window of one of the booked days."""
+    local = at.astimezone(time_zone)
+    if local.date() not in booking.days:
+        return False
+    start = datetime.combine(local.date(), booking.start, tzinfo=time_zone)
+    end = datetime.combine(local.date(), booking.end, tzinfo=time_zone)
+    return start <= at < end
+
+
+def base_fee_lines(booking: Booking, time_zone: ZoneInfo, prices: Prices) -> list[BillableLine]:
+    """One base-fee line per booked day and employee; priced when the base fee is set."""
+    fee = prices.on_call_base_fee
+    return [
+        BillableLine(
+            line_id=line_id("on-call", booking.booking_id, day.isoformat(), employee),
+            ticket="",
+            contract=None,
+            code=BASE_FEE_CODE,
+            activity=f"employee {employee}",
+            start=datetime.combine(day, booking.start, tzinfo=time_zone).astimezone(UTC),
+            minutes=0,
+            quantity=1,
+            surcharges=(),
+            unit_price=fee,
+            amount=fee,
+            currency=prices.currency if fee is not None else None,
+            customer=booking.customer,
+        )
+        for day in sorted(set(booking.days))
+        for employee in range(1, booking.employees + 1)
+    ]
