@@ -28,6 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from adapter.calendar import BusinessCalendar
+from adapter.engine import Decision, TicketFacts
 
 __all__ = [
     "SURCHARGES",
@@ -36,10 +37,14 @@ __all__ = [
     "NightHours",
     "Prices",
     "Work",
+    "billable_time",
     "half_hours",
     "line_id",
     "lines_for",
+    "month_lines",
+    "month_window",
     "priced",
+    "work_of",
 ]
 
 SURCHARGES = ("saturday", "sunday_or_holiday", "night")
@@ -141,6 +146,56 @@ def lines_for(work: Work, calendar: BusinessCalendar, prices: Prices) -> list[Bi
         for (s, m), c, q in zip(pieces, classes, shares, strict=True)
         if q
     ]
+
+
+def work_of(decision: Decision, facts: TicketFacts) -> list[Work]:
+    """The ticket's accounted time as billable work, none unless the decision is billable.
+
+    All of it is billed under the first flag (flags come in a fixed order): one ticket, one
+    reason to pay, the others are explanations."""
+    if not decision.billable:
+        return []
+    contract = decision.contract.id if decision.contract else None
+    return [
+        Work(
+            t.accounting_id,
+            str(facts.ticket_id),
+            contract,
+            decision.flags[0].code,
+            t.start,
+            t.minutes,
+            t.activity,
+        )
+        for t in facts.time
+    ]
+
+
+def billable_time(work: list[Work]) -> str | None:
+    """For people, e.g. "1.5 h (3 × 30 min)": started half hours, rounded per piece of work as
+    the lines are. None: no billable work."""
+    n = sum(half_hours(w.minutes) for w in work if w.minutes > 0)
+    if not n:
+        return None
+    return f"{n * HALF_HOUR / 60:g} h ({n} × {HALF_HOUR} min)"
+
+
+def month_window(year: int, month: int, calendar: BusinessCalendar) -> tuple[datetime, datetime]:
+    """[start, end) of a calendar month in the calendar's time zone, as UTC instants."""
+    tz = calendar.time_zone
+    nxt = date(year + month // 12, month % 12 + 1, 1)
+    return _at(date(year, month, 1), time(0), tz), _at(nxt, time(0), tz)
+
+
+def month_lines(
+    works: list[Work], year: int, month: int, calendar: BusinessCalendar, prices: Prices
+) -> list[BillableLine]:
+    """The lines of a month: those starting in it (local time), by start, then id. Work that
+    crosses a month's end bills each piece in its own month."""
+    start, end = month_window(year, month, calendar)
+    lines = [
+        line for w in works for line in lines_for(w, calendar, prices) if start <= line.start < end
+    ]
+    return sorted(lines, key=lambda line: (line.start, line.line_id))
 
 
 def priced(line: BillableLine, prices: Prices) -> BillableLine:

@@ -1,14 +1,31 @@
-"""`entitlements on-call`: book and list extended on-call."""
+"""`entitlements on-call`: book and list extended on-call; `entitlements billing export`."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import click
 
+from adapter.billing import BillableLine, month_lines, month_window
 from adapter.oncall import Booking, base_fee_lines, validate_booking
+
+EXPORT_COLUMNS = (
+    "line_id",
+    "ticket",
+    "contract",
+    "code",
+    "date",
+    "start",
+    "end",
+    "surcharges",
+    "half_hours",
+    "amount",
+    "currency",
+)
 
 
 def _clock(_: Any, param: click.Parameter, value: str) -> time:
@@ -103,4 +120,59 @@ def _prices(ctx: Any) -> Any:
     return _or_exit(lambda: load_prices(ctx.settings.mapping("prices.yaml")))
 
 
-COMMANDS = (on_call,)
+def _month(_: Any, param: click.Parameter, value: str) -> tuple[int, int]:
+    try:
+        day = date.fromisoformat(f"{value}-01")
+    except ValueError:
+        raise click.BadParameter(f"not a month YYYY-MM: {value!r}") from None
+    return day.year, day.month
+
+
+@click.group("billing")
+def billing() -> None:
+    """Billable lines of paid services."""
+
+
+@billing.command("export")
+@click.option("--month", required=True, callback=_month, help="YYYY-MM, calendar time zone.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
+@click.pass_obj
+def export(ctx: Any, month: tuple[int, int], fmt: str) -> None:
+    """The month's billable lines, computed from the stored work items and the current prices.
+
+    Line ids depend on the work only, so exporting a month again names the same lines."""
+    calendar, prices = ctx.policy.calendar, _prices(ctx)
+    start, end = month_window(*month, calendar)
+    with ctx.store.session() as session:
+        # A day earlier: work begun before the month can run into it.
+        works = ctx.store.work(session, start - timedelta(days=1), end)
+    rows = [_row(line, calendar.time_zone) for line in month_lines(works, *month, calendar, prices)]
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    out = io.StringIO()
+    writer = csv.DictWriter(out, EXPORT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({**r, "surcharges": "+".join(r["surcharges"])} for r in rows)
+    click.echo(out.getvalue(), nl=False)
+
+
+def _row(line: BillableLine, tz: Any) -> dict[str, Any]:
+    start = line.start.astimezone(tz)
+    end = (line.start + timedelta(minutes=line.minutes)).astimezone(tz)
+    return {
+        "line_id": line.line_id,
+        "ticket": line.ticket,
+        "contract": line.contract or "",
+        "code": line.code,
+        "date": start.date().isoformat(),
+        "start": f"{start:%H:%M}",
+        "end": f"{end:%H:%M}",
+        "surcharges": list(line.surcharges),
+        "half_hours": line.quantity,
+        "amount": str(line.amount) if line.amount is not None else "",
+        "currency": line.currency or "",
+    }
+
+
+COMMANDS = (on_call, billing)

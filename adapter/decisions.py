@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from adapter.billing import work_of
 from adapter.contracts import Contract
 from adapter.engine import Decision, TicketFacts, decide, ledger_keys, substance
 from adapter.oncall import covers
@@ -100,8 +101,14 @@ def record(store: Store, session: Session, helpdesk: Helpdesk, decided: Decided)
     store.apply_ledger(
         session, helpdesk.name, facts.ticket_id, facts.created_at, decision.ledger, now
     )
+    new_work = store.add_work(session, helpdesk.name, work_of(decision, facts), now)
     if not store.record_decision(session, decision, inputs.to_json(), now):
-        return False
+        if not new_work:
+            return False
+        # Same decision, more time accounted: the billable time written back is out of date.
+        payload = helpdesk.write_back(decision, facts, note=False)
+        store.add_outbox(session, helpdesk.name, str(facts.ticket_id), payload, now)
+        return True
     note = previous is None or substance(previous) != substance(decision.to_dict())
     payload = helpdesk.write_back(decision, facts, note=note)
     store.add_outbox(session, helpdesk.name, str(facts.ticket_id), payload, now)

@@ -17,6 +17,16 @@ MESSAGE_FIELDS = ("plan", "used", "limit", "period", "service", "sessions", "fre
 
 
 @dataclass(frozen=True, slots=True)
+class AccountedTime:
+    """One time accounting on a ticket: recorded as billable work when the ticket is billable."""
+
+    accounting_id: str  # the helpdesk's id of the accounting, unique per helpdesk
+    start: datetime  # aware: when the time was accounted
+    minutes: int
+    activity: str | None = None  # the helpdesk's activity type id
+
+
+@dataclass(frozen=True, slots=True)
 class TicketFacts:
     """What a helpdesk mapping knows about a ticket, in domain terms."""
 
@@ -32,6 +42,7 @@ class TicketFacts:
     trained: bool = True
     does_not_count: str | None = None  # "merged", "spam" or the admin's marker
     on_call: bool = False  # an on-call booking covers the time asked for
+    time: tuple[AccountedTime, ...] = ()  # accounted work; does not change the decision
 
 
 @dataclass(frozen=True, slots=True)

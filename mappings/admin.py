@@ -25,7 +25,7 @@ from marshmallow import (
 
 from adapter.contracts import Contract, ContractStatus
 from adapter.decisions import DecisionInputs
-from adapter.engine import FLAG_CODES, TicketFacts
+from adapter.engine import FLAG_CODES, AccountedTime, TicketFacts
 from adapter.explain import WhatIf
 from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS, WARNING_CODES
 from adapter.quota import LedgerEntry, LedgerView
@@ -114,6 +114,17 @@ class DecisionSchema(Schema):
 # The audit trail's inputs, as `adapter.decisions.DecisionInputs` stores them.
 
 
+class AccountedTimeSchema(Schema):
+    accounting_id = fields.String(required=True)
+    start = fields.AwareDateTime(required=True)
+    minutes = fields.Integer(required=True)
+    activity = fields.String(load_default=None)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> AccountedTime:
+        return AccountedTime(**data)
+
+
 class TicketFactsSchema(Schema):
     helpdesk = fields.String(required=True)
     ticket_id = TicketId(required=True)
@@ -127,10 +138,11 @@ class TicketFactsSchema(Schema):
     trained = fields.Boolean(load_default=True)
     does_not_count = fields.String(load_default=None)
     on_call = fields.Boolean(load_default=False)
+    time = fields.List(fields.Nested(AccountedTimeSchema), load_default=list)
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> TicketFacts:
-        return TicketFacts(**data)
+        return TicketFacts(**{**data, "time": tuple(data["time"])})
 
 
 class ContractTermsSchema(Schema):

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from marshmallow import (
 )
 
 from adapter.calendar import BusinessCalendar
-from adapter.engine import TicketFacts
+from adapter.engine import AccountedTime, TicketFacts
 from adapter.policy import CATEGORIES, FLAG_CODES, LANGUAGES, REQUESTERS, WARNING_CODES
 from mappings import yamlfile
 
@@ -97,6 +98,7 @@ class TicketSnapshot:
     tags: frozenset[str] = frozenset()
     article_types: tuple[str, ...] = ()
     time_accounting_type_ids: tuple[int, ...] = ()
+    time: tuple[AccountedTime, ...] = ()
 
 
 class _Record(Schema):
@@ -391,7 +393,15 @@ class RequestersSchema(_Strict):
     default = fields.String(required=True, validate=validate.OneOf(REQUESTERS))
 
 
-TICKET_FIELDS = ("plan", "valid_until", "quota", "reaction_due", "billable", "reasons")
+TICKET_FIELDS = (
+    "plan",
+    "valid_until",
+    "quota",
+    "reaction_due",
+    "billable",
+    "reasons",
+    "billable_time",
+)
 ORGANIZATION_FIELDS = ("customer_number", "plan", "valid_until")
 ATTRIBUTE_NAME = validate.Regexp(
     r"^[a-z0-9_]*[a-z][a-z0-9_]*$", error="Zammad attribute names are lower_snake_case"
@@ -523,6 +533,24 @@ def to_facts(s: TicketSnapshot, mapping: ZammadMapping, calendar: BusinessCalend
         does_not_count=next(
             (reason for reason, rule in mapping.does_not_count.items() if rule.matches(s)), None
         ),
+        time=s.time,
+    )
+
+
+def accounted_time(ticket_id: int, record: Mapping[str, Any]) -> AccountedTime | None:
+    """A Zammad time accounting as work. Zammad's time_unit has no unit: it is taken as minutes
+    (rounded to whole ones). Zammad keeps no start time, so the time counts from when it was
+    accounted. None: nothing to bill (zero or negative time)."""
+    minutes = int(Decimal(str(record.get("time_unit") or 0)).quantize(Decimal(1), ROUND_HALF_UP))
+    if minutes <= 0:
+        return None
+    start = datetime.fromisoformat(str(record["created_at"]).replace("Z", "+00:00"))
+    type_id = record.get("type_id")
+    return AccountedTime(
+        accounting_id=f"{HELPDESK}:{ticket_id}:{record['id']}",
+        start=start if start.tzinfo else start.replace(tzinfo=UTC),
+        minutes=minutes,
+        activity=str(type_id) if type_id else None,
     )
 
 

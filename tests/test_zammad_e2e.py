@@ -184,3 +184,47 @@ def test_webhook_signed_with_another_secret_is_refused(rig):
         timeout=5,
     )
     assert answer.status_code == 401
+
+
+def work_items(rig, ticket_id):
+    with rig.store.session() as session:
+        return [w for w in rig.store.work(session) if w.ticket == str(ticket_id)]
+
+
+def test_time_accounted_on_a_billable_ticket_is_stored_once_and_written_back(rig):
+    user = customer(rig, "C-700", "basic")
+    ticket_id = ticket(rig, user, 3, entitlement_category="ui_building")
+    rig.zammad.add_time_accounting(ticket_id, 15, type_id=2)
+    rig.zammad.add_time_accounting(ticket_id, "40.0")
+    rig.settle()
+    items = work_items(rig, ticket_id)
+    assert sorted((w.code, w.minutes, w.activity) for w in items) == [
+        ("ui_building", 15, "2"),
+        ("ui_building", 40, None),
+    ]
+    assert {w.contract for w in items} == {"LIC-C-700"}
+    assert rig.zammad.ticket(ticket_id)["entitlement_billable_time"] == "1.5 h (3 × 30 min)"
+    rig.zammad.update_ticket(ticket_id, title="Question 3, again")
+    rig.settle()
+    assert len(work_items(rig, ticket_id)) == 2
+
+
+def test_more_time_on_an_unchanged_decision_updates_the_billable_time(rig):
+    user = customer(rig, "C-701", "basic")
+    ticket_id = ticket(rig, user, 3, entitlement_category="ui_building")
+    rig.zammad.add_time_accounting(ticket_id, 30)
+    rig.settle()
+    rig.zammad.add_time_accounting(ticket_id, 31)
+    rig.zammad.update_ticket(ticket_id, title="Question 3, more work")
+    rig.settle()
+    assert len(work_items(rig, ticket_id)) == 2
+    assert rig.zammad.ticket(ticket_id)["entitlement_billable_time"] == "1.5 h (3 × 30 min)"
+
+
+def test_time_on_a_ticket_that_is_not_billable_is_not_stored(rig):
+    user = customer(rig, "C-702", "pro")
+    ticket_id = ticket(rig, user, 3, entitlement_category="ui_building")
+    rig.zammad.add_time_accounting(ticket_id, 45)
+    rig.settle()
+    assert work_items(rig, ticket_id) == []
+    assert rig.zammad.ticket(ticket_id).get("entitlement_billable_time") in (None, "")

@@ -282,3 +282,20 @@ class OnCallBookingRow(Base):
     employees: Mapped[int]
     minutes: Mapped[int]  # working minutes booked per day, all employees together
     created_at: Mapped[datetime]
+
+
+class WorkItemRow(Base):
+    """Accounted time on a billable ticket: the source of the billing export's lines."""
+
+    __tablename__ = "work_items"
+    __table_args__ = (CheckConstraint("minutes >= 0", name="minutes"),)
+
+    id: Mapped[str] = mapped_column(String(160), primary_key=True)  # helpdesk:ticket:accounting
+    helpdesk: Mapped[str] = mapped_column(String(32))
+    ticket_id: Mapped[str] = mapped_column(String(64))
+    contract_id: Mapped[str | None] = mapped_column(String(64))
+    code: Mapped[str] = mapped_column(String(128))  # the flag code the time is billed under
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    minutes: Mapped[int]
+    activity: Mapped[str | None] = mapped_column(String(64))  # the helpdesk's activity type id
+    recorded_at: Mapped[datetime]

@@ -33,6 +33,7 @@ from adapter.store.models import (
 )
 from adapter.store.oncall import OnCallStore
 from adapter.store.queue import CheckpointStore, QueueStore
+from adapter.store.work import WorkStore
 
 # Ids per IN (...) list: well below the bind-parameter limits of SQLite and PostgreSQL.
 LOAD_CHUNK = 500
@@ -52,7 +53,7 @@ class UpsertReport:
     customers: set[str] = field(default_factory=set)  # whose contracts were created or changed
 
 
-class Store(QueueStore, CheckpointStore, OnCallStore):
+class Store(QueueStore, CheckpointStore, OnCallStore, WorkStore):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         # Objects stay readable after commit: callers turn them into domain objects anyway.

@@ -17,6 +17,7 @@ from mappings.zammad import (
     HELPDESK,
     TicketSnapshot,
     ZammadMapping,
+    accounted_time,
     load_mapping,
     load_organization,
     load_ticket,
@@ -72,6 +73,7 @@ class ZammadHelpdesk:
             organization = load_organization(client.organization(ticket.organization_id))
         if ticket.customer_id:
             customer = load_user(client.user(ticket.customer_id))
+        accountings = client.time_accountings(ticket_id)
         return TicketSnapshot(
             ticket=ticket,
             organization=organization,
@@ -79,8 +81,9 @@ class ZammadHelpdesk:
             tags=frozenset(client.tags(ticket_id)),
             article_types=tuple(a.get("type") or "" for a in client.articles(ticket_id)),
             time_accounting_type_ids=tuple(
-                int(t["type_id"]) for t in client.time_accountings(ticket_id) if t.get("type_id")
+                int(t["type_id"]) for t in accountings if t.get("type_id")
             ),
+            time=tuple(w for t in accountings if (w := accounted_time(ticket_id, t))),
         )
 
     def write_back(self, decision: Decision, facts: TicketFacts, *, note: bool) -> dict[str, Any]:

@@ -44,6 +44,7 @@ TICKET_FIELDS = {
     "reaction_due": ("Reaction due", ("datetime", {"future": True, "past": True, "diff": None})),
     "billable": ("Billable", _boolean()),
     "reasons": ("Billable because", ("textarea", {"maxlength": 4000, "rows": 4, "default": ""})),
+    "billable_time": ("Billable time", _input(60)),
 }
 ORGANIZATION_FIELDS = {
     "customer_number": ("Customer number", _input(64)),

@@ -12,6 +12,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from adapter.billing import billable_time, work_of
 from adapter.engine import Decision, TicketFacts
 from adapter.explain import render_text
 from adapter.policy import Policy
@@ -43,6 +44,7 @@ def payload(
         "reaction_due": decision.to_dict()["reaction_due"],
         "billable": decision.billable,
         "reasons": "\n".join(lines),
+        "billable_time": billable_time(work_of(decision, facts)),
     }
     tags = mapping.write_back.tags
     wanted = {tags[f.code] for f in (*decision.flags, *decision.warnings) if f.code in tags}

@@ -1,0 +1,60 @@
+"""Mixed into `Store`: work items (accounted time on billable tickets), as domain `Work`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from adapter.billing import Work
+from adapter.store.models import WorkItemRow
+
+
+class WorkStore:
+    def add_work(
+        self, session: Session, helpdesk: str, items: Iterable[Work], now: datetime
+    ) -> int:
+        """Store work items not stored yet (by id: a repeat adds nothing); how many were new."""
+        by_id = {w.work_id: w for w in items}
+        have = set(session.scalars(select(WorkItemRow.id).where(WorkItemRow.id.in_(by_id))))
+        new = [w for i, w in by_id.items() if i not in have]
+        session.add_all(
+            WorkItemRow(
+                id=w.work_id,
+                helpdesk=helpdesk,
+                ticket_id=w.ticket,
+                contract_id=w.contract,
+                code=w.code,
+                started_at=w.start,
+                minutes=w.minutes,
+                activity=w.activity,
+                recorded_at=now,
+            )
+            for w in new
+        )
+        session.flush()
+        return len(new)
+
+    def work(
+        self, session: Session, start: datetime | None = None, end: datetime | None = None
+    ) -> list[Work]:
+        """Work items starting in [start, end), oldest first."""
+        query = select(WorkItemRow).order_by(WorkItemRow.started_at, WorkItemRow.id)
+        if start is not None:
+            query = query.where(WorkItemRow.started_at >= start)
+        if end is not None:
+            query = query.where(WorkItemRow.started_at < end)
+        return [
+            Work(
+                work_id=r.id,
+                ticket=r.ticket_id,
+                contract=r.contract_id,
+                code=r.code,
+                start=r.started_at,
+                minutes=r.minutes,
+                activity=r.activity,
+            )
+            for r in session.scalars(query)
+        ]
