@@ -136,17 +136,22 @@ def billing() -> None:
 @billing.command("export")
 @click.option("--month", required=True, callback=_month, help="YYYY-MM, calendar time zone.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
+@click.option("--push", is_flag=True, help="POST the lines not pushed yet to the ERP instead.")
 @click.pass_obj
-def export(ctx: Any, month: tuple[int, int], fmt: str) -> None:
+def export(ctx: Any, month: tuple[int, int], fmt: str, push: bool) -> None:
     """The month's billable lines, computed from the stored work items and the current prices.
 
-    Line ids depend on the work only, so exporting a month again names the same lines."""
+    Line ids depend on the work only, so exporting a month again names the same lines, and
+    `--push` never sends a line the ERP has accepted before."""
     calendar, prices = ctx.policy.calendar, _prices(ctx)
     start, end = month_window(*month, calendar)
     with ctx.store.session() as session:
         # A day earlier: work begun before the month can run into it.
         works = ctx.store.work(session, start - timedelta(days=1), end)
     rows = [_row(line, calendar.time_zone) for line in month_lines(works, *month, calendar, prices)]
+    if push:
+        _push(ctx, rows)
+        return
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
         return
@@ -155,6 +160,23 @@ def export(ctx: Any, month: tuple[int, int], fmt: str) -> None:
     writer.writeheader()
     writer.writerows({**r, "surcharges": "+".join(r["surcharges"])} for r in rows)
     click.echo(out.getvalue(), nl=False)
+
+
+def _push(ctx: Any, rows: list[dict[str, Any]]) -> None:
+    from adapter.cli import _or_exit
+    from connectors.erp.billing import BillingClient, PushFailed, push_lines
+    from connectors.erp.client import ErpNotConfigured
+    from mappings.erp import load_erp_mapping_for
+
+    billing = _or_exit(lambda: load_erp_mapping_for(ctx.settings)).billing
+    try:
+        with BillingClient.from_settings(ctx.settings, billing) as client:
+            report = push_lines(
+                ctx.store, client, rows, billing.batch_size, lambda: datetime.now(UTC)
+            )
+    except (ErpNotConfigured, PushFailed) as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"pushed {report.pushed} line(s), {report.already} already pushed")
 
 
 def _row(line: BillableLine, tz: Any) -> dict[str, Any]:

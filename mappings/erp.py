@@ -93,9 +93,18 @@ class ErpPull:
 
 
 @dataclass(frozen=True)
+class ErpBilling:
+    """Where billing lines are POSTed (relative to ERP_URL), and how many per request."""
+
+    path: str = "/api/billing-lines"
+    batch_size: int = 100
+
+
+@dataclass(frozen=True)
 class ErpMapping:
     products: Mapping[str, str]  # product code -> plan
     pull: ErpPull
+    billing: ErpBilling = ErpBilling()
 
 
 # --- the file ---------------------------------------------------------------------------------
@@ -228,6 +237,17 @@ class _PullSchema(_Strict):
         return ErpPull(**data, fields=rules)
 
 
+class _BillingSchema(_Strict):
+    path = fields.String(load_default=ErpBilling.path, validate=validate.Length(min=1))
+    batch_size = fields.Integer(
+        load_default=ErpBilling.batch_size, validate=validate.Range(min=1, max=10_000)
+    )
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> ErpBilling:
+        return ErpBilling(**data)
+
+
 class ErpMappingSchema(_Strict):
     version = fields.Integer(required=True, validate=validate.Equal(1))
     products = fields.Dict(
@@ -236,10 +256,12 @@ class ErpMappingSchema(_Strict):
         load_default=dict,
     )
     pull = fields.Nested(_PullSchema, required=True)
+    billing = fields.Nested(_BillingSchema, load_default=ErpBilling)
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> ErpMapping:
-        return ErpMapping(MappingProxyType(dict(data["products"])), data["pull"])
+        products = MappingProxyType(dict(data["products"]))
+        return ErpMapping(products, data["pull"], data["billing"])
 
 
 def shipped_path() -> Path:

@@ -299,3 +299,12 @@ class WorkItemRow(Base):
     minutes: Mapped[int]
     activity: Mapped[str | None] = mapped_column(String(64))  # the helpdesk's activity type id
     recorded_at: Mapped[datetime]
+
+
+class PushedLineRow(Base):
+    """A billing line the ERP accepted: never sent again (line ids depend on the work only)."""
+
+    __tablename__ = "pushed_lines"
+
+    line_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pushed_at: Mapped[datetime]

@@ -1,15 +1,16 @@
-"""Mixed into `Store`: work items (accounted time on billable tickets), as domain `Work`."""
+"""Mixed into `Store`: work items (accounted time on billable tickets), as domain `Work`, and
+the ids of billing lines already pushed to the ERP."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adapter.billing import Work
-from adapter.store.models import WorkItemRow
+from adapter.store.models import PushedLineRow, WorkItemRow
 
 
 class WorkStore:
@@ -58,3 +59,20 @@ class WorkStore:
             )
             for r in session.scalars(query)
         ]
+
+    def pushed_lines(self, session: Session, line_ids: Collection[str]) -> set[str]:
+        """Those of `line_ids` already pushed to the ERP."""
+        ids, found = sorted(line_ids), set()
+        for i in range(0, len(ids), 500):  # bounded: SQLite limits bound parameters
+            chunk = ids[i : i + 500]
+            query = select(PushedLineRow.line_id).where(PushedLineRow.line_id.in_(chunk))
+            found.update(session.scalars(query))
+        return found
+
+    def mark_pushed(self, session: Session, line_ids: Iterable[str], now: datetime) -> int:
+        """Record lines as pushed (a repeat adds nothing); how many were new."""
+        ids = set(line_ids)
+        new = ids - self.pushed_lines(session, ids)
+        session.add_all(PushedLineRow(line_id=i, pushed_at=now) for i in sorted(new))
+        session.flush()
+        return len(new)
