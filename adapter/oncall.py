@@ -73,8 +73,8 @@ def validate_booking(booking: Booking, today: date) -> list[str]:
         )
     if booking.employees < 1:
         errors.append("book at least one employee")
-    if booking.hours <= 0:
-        errors.append("book more than 0 working hours a day")
+    if booking.hours < 0.5:  # work is billed in started half hours; stored in whole minutes
+        errors.append("book at least half an hour of working hours a day")
     elif booking.employees >= 1 and booking.hours / booking.employees > MAX_HOURS_PER_EMPLOYEE:
         needed = math.ceil(booking.hours / MAX_HOURS_PER_EMPLOYEE)
         errors.append(

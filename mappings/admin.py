@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
 from marshmallow import (
@@ -27,6 +27,7 @@ from adapter.contracts import Contract, ContractStatus
 from adapter.decisions import DecisionInputs
 from adapter.engine import FLAG_CODES, AccountedTime, TicketFacts
 from adapter.explain import WhatIf
+from adapter.oncall import Booking
 from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS, WARNING_CODES
 from adapter.quota import LedgerEntry, LedgerView
 from adapter.replay import ReplayRequest
@@ -484,3 +485,44 @@ class ReplayReportSchema(Schema):
             "results": report.changed,
             "skipped": report.skipped,
         }
+
+
+CLOCK = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="a time of day HH:MM")
+
+
+class OnCallBookingSchema(Schema):
+    """An extended on-call booking (Erweiterte Rufbereitschaft) for one customer."""
+
+    customer = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    days = fields.List(fields.Date(), required=True, validate=validate.Length(min=1, max=366))
+    start = fields.String(
+        required=True, validate=CLOCK, metadata={"description": "Window start, HH:MM."}
+    )
+    end = fields.String(
+        required=True, validate=CLOCK, metadata={"description": "Window end, HH:MM."}
+    )
+    employees = fields.Integer(required=True, validate=validate.Range(min=1, max=100))
+    hours = fields.Float(
+        required=True,
+        validate=validate.Range(min=0, max=24, min_inclusive=False),
+        metadata={"description": "Working hours booked per day, all employees together."},
+    )
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> Booking:
+        return Booking(
+            data["customer"],
+            tuple(data["days"]),
+            time.fromisoformat(data["start"]),
+            time.fromisoformat(data["end"]),
+            data["employees"],
+            data["hours"],
+        )
+
+
+class OnCallBookedSchema(Schema):
+    booking_id = fields.String(required=True)
+    customer = fields.String(required=True)
+    days = fields.List(fields.Date(), required=True)
+    employees = fields.Integer(required=True)
+    base_fees = fields.Integer(required=True, metadata={"description": "Days x employees."})

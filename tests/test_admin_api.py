@@ -43,6 +43,7 @@ ENDPOINTS = [
     ("post", "/api/v1/dead-letters/outbox-1/retry"),
     ("post", "/api/v1/explain"),
     ("post", "/api/v1/replay"),
+    ("post", "/api/v1/on-call-bookings"),
 ]
 
 
@@ -553,8 +554,40 @@ def test_the_document_describes_every_admin_schema_and_endpoint_with_the_bearer_
         ("post", "/api/v1/dead-letters/<id>/retry"),
         ("post", "/api/v1/explain"),
         ("post", "/api/v1/replay"),
+        ("post", "/api/v1/on-call-bookings"),
     }
     for path in admin_paths:
         for operation in document["paths"][path].values():
             assert operation["security"] == [{"adminToken": []}]
             assert {"200", "401", "403", "503"} <= set(operation["responses"])
+
+
+def test_on_call_is_booked_through_the_api_and_refused_with_every_broken_rule(client, services):
+    from datetime import date, timedelta
+
+    ahead = date.today() + timedelta(days=20)
+    booking = {
+        "customer": "C-100",
+        "days": [ahead.isoformat(), (ahead + timedelta(days=1)).isoformat()],
+        "start": "08:00",
+        "end": "18:00",
+        "employees": 1,
+        "hours": 8,
+    }
+    booked = client.post("/api/v1/on-call-bookings", json=booking, headers=BEARER)
+    assert booked.status_code == 200, booked.json
+    assert booked.json["base_fees"] == 2 and booked.json["customer"] == "C-100"
+    too_soon = {
+        **booking,
+        "days": [(date.today() + timedelta(days=3)).isoformat()],
+        "end": "19:00",
+        "hours": 12,
+    }
+    refused = client.post("/api/v1/on-call-bookings", json=too_soon, headers=BEARER)
+    assert refused.status_code == 422 and refused.json["error"] == "booking_refused"
+    reasons = refused.json["fields"]["booking"]  # too soon, window over 10 h, over 8 h: each named
+    assert "14 days ahead" in reasons and "at most 10 hours" in reasons
+    assert "8 hours per employee" in reasons
+    with services.store.session() as session:
+        assert len(services.store.bookings(session, "C-100")) == 1
+    assert client.post("/api/v1/on-call-bookings", json=booking).status_code == 401

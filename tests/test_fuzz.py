@@ -62,6 +62,7 @@ OPERATIONS = {
     ("POST", "/api/v1/dead-letters/{id}/retry"): 80,
     ("POST", "/api/v1/explain"): 250,
     ("POST", "/api/v1/replay"): 150,
+    ("POST", "/api/v1/on-call-bookings"): 100,
 }
 HYPOTHESIS_CASES = 1000
 

@@ -51,7 +51,8 @@ INVALID = [
     ("more than 8 hours per employee", {"hours": 8.5}, "more than 8 hours per employee"),
     ("16 hours need two employees", {"hours": 17, "employees": 2}, "book 3 employees"),
     ("no employee", {"employees": 0}, "at least one employee"),
-    ("no hours", {"hours": 0}, "more than 0 working hours"),
+    ("no hours", {"hours": 0}, "at least half an hour"),
+    ("too few hours to bill", {"hours": 0.25}, "at least half an hour"),
 ]
 
 

@@ -19,6 +19,7 @@ from marshmallow import Schema, ValidationError
 
 from adapter.admin import organisations, retry_dead_letter
 from adapter.explain import WhatIfError, render_text, what_if
+from adapter.oncall import validate_booking
 from adapter.replay import replay
 from adapter.services import Services
 from mappings.admin import (
@@ -26,6 +27,8 @@ from mappings.admin import (
     DecisionHistorySchema,
     DecisionSchema,
     ExplainRequestSchema,
+    OnCallBookedSchema,
+    OnCallBookingSchema,
     OrganisationSchema,
     OrganisationsQuerySchema,
     OrganisationsSchema,
@@ -156,6 +159,28 @@ def replay_tickets() -> ResponseReturnValue:
     if asked.apply and report.changed:
         s.wake_worker()  # the write-backs are in the outbox
     return ReplayReportSchema().dump(report)
+
+
+@bp.post("/on-call-bookings")
+def book_on_call() -> ResponseReturnValue:
+    s = services()
+    booking = _load(OnCallBookingSchema(), _json_body(), "invalid_request")
+    now = datetime.now(UTC)
+    errors = validate_booking(booking, today=now.astimezone(s.policy.calendar.time_zone).date())
+    if errors:
+        reasons = "; ".join(errors)
+        raise ApiProblem(422, "booking_refused", reasons, {"booking": reasons})
+    with s.store.session() as session:
+        stored = s.store.add_booking(session, booking, now)
+    logger.info("admin.on-call-booked", extra={"booking_id": stored.booking_id})
+    answer = {
+        "booking_id": stored.booking_id,
+        "customer": stored.customer,
+        "days": list(stored.days),
+        "employees": stored.employees,
+        "base_fees": len(stored.days) * stored.employees,
+    }
+    return OnCallBookedSchema().dump(answer)
 
 
 def _json_body() -> Any:

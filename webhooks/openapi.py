@@ -394,6 +394,21 @@ def admin_api_paths(components: Components, plans: Collection[str], problem: Any
                 },
             )
         },
+        "/api/v1/on-call-bookings": {
+            "post": operation(
+                "bookOnCall",
+                "Book extended on-call for a customer",
+                "Refused (422 `booking_refused`, every broken rule named) when a day is fewer "
+                "than 14 days ahead, the window is longer than 10 hours, or the booked hours "
+                "exceed 8 per employee and day. Each booked day and employee is a base fee.",
+                requestBody=body(admin.OnCallBookingSchema()),
+                responses={
+                    "200": answer(admin.OnCallBookedSchema(), "Booked"),
+                    **body_errors,
+                    "422": problem("Invalid inputs or a broken booking rule; `fields` names each"),
+                },
+            )
+        },
     }
 
 
