@@ -18,25 +18,12 @@ from mappings import erp as erp_mapping
 from mappings.plans import shipped_path as shipped_plans
 from mappings.zammad import shipped_path as shipped_zammad
 from webhooks import erp as erp_webhook
+from webhooks.openapi import LICENCE_EXAMPLE
 
 TOKEN = "push-token-for-tests"
 SECRET = "zammad-secret"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-LICENCE = {
-    "licence_id": "LIC-1001",
-    "revision": 3,
-    "customer_number": "C-100",
-    "customer_name": "Awesome Customer Inc.",
-    "product": "SP-PRO-10",
-    "purchased_on": "2026-03-15",
-    "accepted_on": None,
-    "go_live_on": None,
-    "list_price": "12000.00",
-    "currency": "EUR",
-    "status": "active",
-    "cancelled_on": None,
-    "options": ["third_party_projects"],
-}
+LICENCE = LICENCE_EXAMPLE  # the example the OpenAPI document shows: it must be accepted
 
 
 def licence(**changes):
