@@ -125,11 +125,6 @@ def _instant(text: str) -> datetime:
 class _Handler(LoopbackHandler):
     server_version = "ErpStandin"
 
-    def do_GET(self) -> None:
-        self._serve()
-
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
-
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         if length > 0:

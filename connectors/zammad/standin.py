@@ -389,11 +389,6 @@ _QUERY_TERM = re.compile(r"^(?P<field>[A-Za-z_][\w.]*):(?P<op>>=|<=|>|<)?(?P<val
 class _Handler(LoopbackHandler):
     server_version = "ZammadStandin"
 
-    def do_GET(self) -> None:
-        self._serve()
-
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
-
     def _serve(self) -> None:
         try:
             length = int(self.headers.get("Content-Length") or 0)
