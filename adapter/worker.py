@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -20,7 +21,7 @@ from adapter.decisions import decide_ticket, record
 from adapter.engine import standing
 from adapter.licences import CUSTOMER_CHANGED
 from adapter.services import Services
-from adapter.store.queue import Claimed
+from adapter.store.queue import Claimed, LeaseLost
 from connectors import periodic
 from connectors.errors import ApiError
 from connectors.retry import backoff
@@ -49,6 +50,7 @@ class Worker:
         self.clock = clock
         self.batch = batch
         self.lease = timedelta(seconds=settings.lease)
+        self.owner = str(uuid.uuid4())  # names this worker on the rows it claims
         self.retry_base = retry_base  # seconds before a row's second attempt; doubles after
         self.max_attempts = settings.max_attempts
         self.max_age = timedelta(seconds=settings.dead_after)
@@ -72,30 +74,46 @@ class Worker:
         """One pass over what is due; returns how many rows it handled."""
         self._jobs_when_due()
         handled = 0
-        for row in self.services.store.claim(
-            "inbox", self.clock(), limit=self.batch, lease=self.lease
-        ):
-            self._attempt(row, self.decide)
-            handled += 1
-        for row in self.services.store.claim(
-            "outbox", self.clock(), limit=self.batch, lease=self.lease
-        ):
-            self._attempt(row, self.deliver)
-            handled += 1
+        store = self.services.store
+        for queue, step in (("inbox", self.decide), ("outbox", self.deliver)):
+            for row in store.claim(
+                queue, self.clock(), limit=self.batch, lease=self.lease, owner=self.owner
+            ):
+                self._attempt(row, step)
+                handled += 1
         return handled
 
     def run(self, stop: threading.Event, poll: float = 1.0) -> None:
-        """Until `stop` is set; wakes early when the web tier accepted something."""
+        """Until `stop` is set; wakes early when the web tier accepted something. Meanwhile a
+        second thread renews the leases of the rows this worker holds, so a slow delivery (a
+        chain of retries against a slow helpdesk) is never taken by a second worker."""
         wake = self.services.wake
-        while not stop.is_set():
+        done = threading.Event()
+        renewer = threading.Thread(
+            target=self._renew_leases, args=(done,), name=f"{threading.current_thread().name}-lease"
+        )
+        renewer.start()
+        try:
+            while not stop.is_set():
+                try:
+                    busy = self.run_once()
+                except Exception:  # the loop must survive a bad pass; the rows keep their state
+                    logger.exception("worker.pass-failed")
+                    busy = 0
+                if not busy:
+                    wake.wait(poll)
+                    wake.clear()
+        finally:
+            done.set()
+            renewer.join()
+
+    def _renew_leases(self, done: threading.Event) -> None:
+        """Every third of a lease, extend the leases this worker holds by a whole lease."""
+        while not done.wait(self.lease.total_seconds() / 3):
             try:
-                busy = self.run_once()
-            except Exception:  # the loop must survive a bad pass; the rows keep their state
-                logger.exception("worker.pass-failed")
-                busy = 0
-            if not busy:
-                wake.wait(poll)
-                wake.clear()
+                self.services.store.extend(self.owner, self.clock() + self.lease)
+            except Exception:  # the database away for a moment: the next round tries again
+                logger.exception("worker.lease-renewal-failed")
 
     def _jobs_when_due(self) -> None:
         """Reconcile each helpdesk and run the connectors' periodic jobs (the ERP pull) when
@@ -130,6 +148,10 @@ class Worker:
         }
         try:
             step(row)
+        except LeaseLost:
+            # Another worker holds the row now: what this attempt would have committed was
+            # rolled back, and what it wrote to the helpdesk the other finds already there.
+            logger.warning("worker.lease-lost", extra=extra)
         except ApiError as e:
             retry_in = (
                 backoff(row.attempts + 1, self.retry_base, hint=e.retry_after)
@@ -147,15 +169,18 @@ class Worker:
             )
 
     def _fail(self, row: Claimed, error: str, retry_in: float | None, extra: dict) -> None:
-        dead = self.services.store.fail(
-            row.queue,
-            row.id,
-            error,
-            self.clock(),
-            retry_in=retry_in,
-            max_attempts=self.max_attempts,
-            max_age=self.max_age,
-        )
+        try:
+            dead = self.services.store.fail(
+                row,
+                error,
+                self.clock(),
+                retry_in=retry_in,
+                max_attempts=self.max_attempts,
+                max_age=self.max_age,
+            )
+        except LeaseLost:  # the row's state belongs to its new holder
+            logger.warning("worker.lease-lost", extra={**extra, "error": error})
+            return
         logger.warning(
             "worker.dead-letter" if dead else "worker.retry", extra={**extra, "error": error}
         )
@@ -175,7 +200,7 @@ class Worker:
                 store, session, services.policy, helpdesk, facts, now, inbox=row.id
             )
             record(store, session, helpdesk, decided)
-            store.finish(session, "inbox", row.id, now)
+            store.finish(session, row, now)
         logger.info(
             "worker.decided",
             extra={"ticket_id": facts.ticket_id, "billable": decided.decision.billable},
@@ -209,7 +234,7 @@ class Worker:
                     payload=payload,
                     now=now,
                 )
-            store.finish(session, "inbox", row.id, now)
+            store.finish(session, row, now)
         logger.info(
             "worker.customer-changed", extra={"customer": customer, "tickets": len(tickets)}
         )
@@ -222,7 +247,7 @@ class Worker:
         # Fields and tags converge to the newest write for the record; a note is this row's own.
         done = helpdesk.deliver({**latest, "note": row.payload.get("note")})
         with store.session() as session:
-            store.finish(session, "outbox", row.id, self.clock())
+            store.finish(session, row, self.clock())
         logger.info("worker.delivered", extra={"ticket_id": row.ticket_id, "done": done})
 
 

@@ -7,7 +7,7 @@ import os
 import re
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -69,12 +69,10 @@ def dead_letter(services: Services) -> str:
     store, now = services.store, datetime.now(UTC)
     with store.session() as session:
         store.add_outbox(session, "zammad", "42", {"ticket_id": 42}, now)
-        session.flush()
-        row = session.query(OutboxRow).order_by(OutboxRow.id.desc()).first()
-        row_id = row.id
+    [row] = store.claim("outbox", now, limit=1, lease=timedelta(seconds=30), owner="test")
     error = "ClientError: HTTP 422 from PUT /api/v1/tickets/42: entitlement_plan is not valid"
-    assert store.fail("outbox", row_id, error, now, retry_in=None, max_attempts=8)
-    return f"outbox-{row_id}"
+    assert store.fail(row, error, now, retry_in=None, max_attempts=8)
+    return f"outbox-{row.id}"
 
 
 def status_of(services: Services, key: str) -> str:

@@ -233,8 +233,8 @@ def test_metrics_shows_queue_depths_ages_dead_letters_and_sync_lag_from_the_data
             )
         store.add_outbox(session, "zammad", "1", {"ticket_id": 1}, now - timedelta(seconds=120))
         store.set_checkpoint(session, "erp_pull", {"page": 1}, now - timedelta(seconds=900))
-    (oldest,) = store.claim("inbox", now, limit=1, lease=timedelta(seconds=60))
-    store.fail("inbox", oldest.id, "broken", now, retry_in=None, max_attempts=8)
+    (oldest,) = store.claim("inbox", now, limit=1, lease=timedelta(seconds=60), owner="test")
+    store.fail(oldest, "broken", now, retry_in=None, max_attempts=8)
 
     samples = scrape(client)
     assert samples[("entitlements_database_up", ())] == 1

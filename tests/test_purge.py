@@ -15,7 +15,7 @@ from adapter.cli import main
 from adapter.services import build_services
 from adapter.settings import Settings
 from adapter.store.models import DecisionRow, InboxRow, LedgerEntryRow, OutboxRow
-from adapter.store.queue import PURGED
+from adapter.store.queue import PURGED, Claimed
 from adapter.worker import PURGE_INTERVAL, Worker
 from mappings.settings import parse_settings
 from mappings.yamlfile import FileErrors
@@ -41,11 +41,16 @@ def add_row(
             now=received,
         )
         row_id = session.scalar(select(InboxRow.id).where(InboxRow.delivery_id == delivery))
+    if status == "pending":
+        return row_id
+    with store.session() as session:  # held by this test, as a worker would hold it
+        session.get(InboxRow, row_id).claimed_by = "test"
+    row = Claimed("inbox", row_id, "zammad", "81", BODY, 0, "test")
     if status == "done":
         with store.session() as session:
-            store.finish(session, "inbox", row_id, now - timedelta(days=processed_days_ago))
+            store.finish(session, row, now - timedelta(days=processed_days_ago))
     elif status == "dead":
-        store.fail("inbox", row_id, "ValidationError", received, retry_in=None, max_attempts=8)
+        store.fail(row, "ValidationError", received, retry_in=None, max_attempts=8)
     return row_id
 
 

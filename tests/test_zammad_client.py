@@ -120,12 +120,55 @@ def test_zammad_py_calls_get_the_typed_error_too(client):
         client.add_tag(81, "billable")
 
 
+ARTICLES = f"{BASE}/api/v1/ticket_articles/by_ticket/81"
+MARKER = "[entitlement-decision 0123456789ab]"
+
+
 @responses.activate
 def test_an_internal_note_is_internal(client):
+    responses.get(ARTICLES, json=[])
     responses.post(f"{BASE}/api/v1/ticket_articles", status=201, json={"id": 5})
-    client.add_note(81, "Entitlement check", "Plan: Basic")
-    body = json.loads(responses.calls[0].request.body)
+    assert client.add_note(81, "Entitlement check", f"Plan: Basic\n{MARKER}", MARKER)
+    body = json.loads(responses.calls[1].request.body)
     assert body["internal"] is True and body["type"] == "note" and body["ticket_id"] == 81
+
+
+@responses.activate
+def test_a_note_already_carrying_its_marker_is_not_posted_again(client):
+    responses.get(ARTICLES, json=[{"id": 5, "body": f"Plan: Basic\n{MARKER}"}])
+    assert not client.add_note(81, "Entitlement check", f"Plan: Basic\n{MARKER}", MARKER)
+    assert [c.request.method for c in responses.calls] == ["GET"]
+
+
+@responses.activate
+def test_a_note_post_that_timed_out_but_was_applied_is_not_posted_twice(client, slept):
+    # Zammad stored the article, but its answer came too late: the retry must look first.
+    responses.get(ARTICLES, json=[])
+    responses.post(f"{BASE}/api/v1/ticket_articles", body=requests.exceptions.ReadTimeout())
+    responses.get(ARTICLES, json=[{"id": 5, "body": f"Plan: Basic\n{MARKER}"}])
+    assert client.add_note(81, "Entitlement check", f"Plan: Basic\n{MARKER}", MARKER) is False
+    assert [c.request.method for c in responses.calls] == ["GET", "POST", "GET"]
+    assert len(slept) == 1
+
+
+@responses.activate
+def test_a_note_post_that_timed_out_unapplied_is_posted_on_the_retry(client, slept):
+    responses.get(ARTICLES, json=[])
+    responses.post(f"{BASE}/api/v1/ticket_articles", body=requests.exceptions.ReadTimeout())
+    responses.get(ARTICLES, json=[])
+    responses.post(f"{BASE}/api/v1/ticket_articles", status=201, json={"id": 6})
+    assert client.add_note(81, "Entitlement check", f"Plan: Basic\n{MARKER}", MARKER)
+    assert [c.request.method for c in responses.calls] == ["GET", "POST", "GET", "POST"]
+
+
+@responses.activate
+def test_a_webhook_post_that_timed_out_but_was_applied_is_not_created_twice(client):
+    webhooks = f"{BASE}/api/v1/webhooks"
+    responses.get(webhooks, json=[])
+    responses.post(webhooks, body=requests.exceptions.ReadTimeout())
+    responses.get(webhooks, json=[{"id": 3, "name": "Entitlements"}])
+    assert client.create_webhook({"name": "Entitlements"}) == {"id": 3, "name": "Entitlements"}
+    assert [c.request.method for c in responses.calls] == ["GET", "POST", "GET"]
 
 
 def test_retry_after_as_an_http_date_is_understood():

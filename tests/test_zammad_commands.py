@@ -7,11 +7,12 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from adapter.cli import main
 from adapter.store.models import OutboxRow
@@ -105,10 +106,9 @@ def test_dead_letters_list_and_retry(database_url, store):
     now = datetime.now(UTC)
     with store.session() as session:
         store.add_outbox(session, "zammad", "81", {"ticket_id": 81}, now)
-    [row] = store.claim("outbox", now, limit=1, lease=__import__("datetime").timedelta(seconds=30))
+    [row] = store.claim("outbox", now, limit=1, lease=timedelta(seconds=30), owner="test")
     store.fail(
-        "outbox",
-        row.id,
+        row,
         "ApiRejected: HTTP 422 Unknown attribute",
         now,
         retry_in=None,
@@ -209,33 +209,23 @@ def test_reconcile_command_queues_and_processes_changes_since(zammad, database_u
 
 
 def test_a_row_failing_longer_than_dead_after_becomes_a_dead_letter(store):
-    from datetime import timedelta
-
     start = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    day = timedelta(days=1)
     with store.session() as session:
         store.add_outbox(session, "zammad", "82", {"ticket_id": 82}, start)
-    [row] = store.claim("outbox", start, limit=1, lease=timedelta(seconds=30))
-    day = timedelta(days=1)
-    fail = store.fail
-    assert not fail("outbox", row.id, "HTTP 503", start, retry_in=60, max_attempts=99, max_age=day)
-    assert not fail(
-        "outbox",
-        row.id,
-        "HTTP 503",
-        start + timedelta(hours=23),
-        retry_in=60,
-        max_attempts=99,
-        max_age=day,
-    )
-    assert fail(
-        "outbox", row.id, "HTTP 503", start + day, retry_in=60, max_attempts=99, max_age=day
-    )
+
+    def fail_at(at: datetime) -> bool:
+        [row] = store.claim("outbox", at, limit=1, lease=timedelta(seconds=30), owner="test")
+        return store.fail(row, "HTTP 503", at, retry_in=60, max_attempts=99, max_age=day)
+
+    assert not fail_at(start)
+    assert not fail_at(start + timedelta(hours=23))
+    assert fail_at(start + day)
     with store.session() as session:
-        assert store.retry_dead(session, "outbox", row.id, start + 2 * day)
+        row_id = session.scalar(select(OutboxRow.id))
+        assert store.retry_dead(session, "outbox", row_id, start + 2 * day)
     # put back: its age counts from its next failure, and its history is kept
-    assert not fail(
-        "outbox", row.id, "HTTP 503", start + 2 * day, retry_in=60, max_attempts=99, max_age=day
-    )
+    assert not fail_at(start + 2 * day)
     with store.session() as session:
         [] = store.dead_letters(session)
-        assert len(session.get(OutboxRow, row.id).history) == 5
+        assert len(session.get(OutboxRow, row_id).history) == 5

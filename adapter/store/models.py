@@ -205,12 +205,14 @@ QUEUE_STATUSES = ("pending", "done", "dead")
 
 class _Queued:
     """Retry state lives in the row, not in memory: status, attempts, when to try next, the
-    last error, and a lease (`claimed_until`) so a worker that dies leaves the row to others."""
+    last error, and a lease (`claimed_until`, held by `claimed_by`) so a worker that dies leaves
+    the row to others, and one whose lease ended can no longer finish or fail it."""
 
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]
     claimed_until: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(36))
     last_error: Mapped[str | None] = mapped_column(Text)
     history: Mapped[list[Any]] = mapped_column(JSONType, default=list)  # every failed attempt
 
@@ -221,6 +223,7 @@ class InboxRow(_Queued, Base):
     __tablename__ = "inbox"
     __table_args__ = (
         UniqueConstraint("helpdesk", "delivery_id", name="uq_inbox_delivery"),
+        UniqueConstraint("helpdesk", "body_digest", name="uq_inbox_body"),
         Index("ix_inbox_due", "status", "next_attempt_at"),
         Index("ix_inbox_ticket", "helpdesk", "ticket_id", "id"),
         CheckConstraint(f"status IN ({', '.join(map(repr, QUEUE_STATUSES))})", name="status"),
@@ -232,6 +235,9 @@ class InboxRow(_Queued, Base):
     ticket_id: Mapped[str] = mapped_column(String(64))
     trigger: Mapped[str | None] = mapped_column(String(255))
     payload: Mapped[str] = mapped_column(Text)  # the exact body, as signed
+    # SHA-256 of a signed body: the same body under a new delivery id is a replay. Blanked with
+    # the payload when its retention ends.
+    body_digest: Mapped[str | None] = mapped_column(String(64))
     received_at: Mapped[datetime]
     processed_at: Mapped[datetime | None]
 

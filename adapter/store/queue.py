@@ -3,6 +3,10 @@
 Rows of one ticket are taken in order: a row waits while an earlier one of the same ticket is
 still pending. On PostgreSQL several workers claim with `FOR UPDATE SKIP LOCKED`; on SQLite
 `BEGIN IMMEDIATE` serialises the claims.
+
+A claim is a lease with an owner (fencing): only the worker named in `claimed_by` may extend,
+finish or fail the row. A worker whose lease ended and whose row another worker took gets
+`LeaseLost` instead, and its transaction (the decision, the outbox rows) is rolled back.
 """
 
 from __future__ import annotations
@@ -22,6 +26,11 @@ QUEUES: dict[str, type[InboxRow] | type[OutboxRow]] = {"inbox": InboxRow, "outbo
 PURGED = ""  # the payload of a processed inbox row once its retention has passed
 
 
+class LeaseLost(Exception):
+    """The row is no longer held by this worker: its lease ended and another took it, or it
+    was finished, failed or put back meanwhile."""
+
+
 @dataclass(frozen=True)
 class Claimed:
     queue: str
@@ -30,6 +39,7 @@ class Claimed:
     ticket_id: str
     payload: Any
     attempts: int
+    owner: str
 
 
 @dataclass(frozen=True)
@@ -130,7 +140,9 @@ class QueueStore:
             .limit(1)
         )
 
-    def claim(self, queue: str, now: datetime, *, limit: int, lease: timedelta) -> list[Claimed]:
+    def claim(
+        self, queue: str, now: datetime, *, limit: int, lease: timedelta, owner: str
+    ) -> list[Claimed]:
         model = QUEUES[queue]
         earlier = aliased(model)
         waiting = (
@@ -152,23 +164,50 @@ class QueueStore:
             rows = session.scalars(query).all()
             for row in rows:
                 row.claimed_until = now + lease
+                row.claimed_by = owner
             return [
-                Claimed(queue, r.id, r.helpdesk, r.ticket_id, r.payload, r.attempts) for r in rows
+                Claimed(queue, r.id, r.helpdesk, r.ticket_id, r.payload, r.attempts, owner)
+                for r in rows
             ]
 
-    def finish(self, session: Session, queue: str, row_id: int, now: datetime) -> None:
-        row = session.get(QUEUES[queue], row_id)
-        row.status = "done"
-        row.claimed_until = None
-        if isinstance(row, InboxRow):
-            row.processed_at = now
+    def extend(self, owner: str, until: datetime) -> int:
+        """Renew every lease `owner` still holds, in both queues; returns how many."""
+        with self.session() as session:
+            return sum(
+                session.execute(
+                    update(model)
+                    .where(model.claimed_by == owner, model.status == "pending")
+                    .values(claimed_until=until)
+                ).rowcount
+                for model in QUEUES.values()
+            )
+
+    def _held(self, session: Session, row: Claimed) -> InboxRow | OutboxRow:
+        """The row, locked, if `row.owner` still holds it; else `LeaseLost`."""
+        model = QUEUES[row.queue]
+        held = session.scalars(
+            select(model)
+            .where(model.id == row.id, model.claimed_by == row.owner, model.status == "pending")
+            .with_for_update()
+        ).first()
+        if held is None:
+            raise LeaseLost(f"{row.queue}-{row.id} is no longer held by this worker")
+        return held
+
+    def finish(self, session: Session, row: Claimed, now: datetime) -> None:
+        """Mark the row done in the caller's transaction; `LeaseLost` rolls that back."""
+        held = self._held(session, row)
+        held.status = "done"
+        held.claimed_until = None
+        held.claimed_by = None
+        if isinstance(held, InboxRow):
+            held.processed_at = now
         else:
-            row.done_at = now
+            held.done_at = now
 
     def fail(
         self,
-        queue: str,
-        row_id: int,
+        claimed: Claimed,
         error: str,
         now: datetime,
         *,
@@ -178,13 +217,14 @@ class QueueStore:
     ) -> bool:
         """Record a failed attempt; returns True when the row became a dead letter: no retry
         wanted, the attempts used up, or failing for longer than `max_age` (counted from the
-        first failure since it was last put back)."""
+        first failure since it was last put back). `LeaseLost` if the row is no longer held."""
         with self.session() as session:
-            row = session.get(QUEUES[queue], row_id)
+            row = self._held(session, claimed)
             row.attempts += 1
             row.last_error = error[:2000]
             row.history = [*row.history, {"at": now.isoformat(), "error": row.last_error}]
             row.claimed_until = None
+            row.claimed_by = None
             retried = [i for i, h in enumerate(row.history) if h.get("retried")]
             failing_since = datetime.fromisoformat(
                 row.history[retried[-1] + 1 if retried else 0]["at"]
@@ -260,6 +300,8 @@ class QueueStore:
         row.status = "pending"
         row.attempts = 0
         row.next_attempt_at = now
+        row.claimed_until = None
+        row.claimed_by = None
         row.history = [*row.history, {"at": now.isoformat(), "error": None, "retried": True}]
         return True
 

@@ -43,22 +43,41 @@ class ZammadClient:
             attempts=attempts, initial=first_wait, maximum=max_wait, sleep=sleep
         )
 
-    def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        def once() -> T:
-            try:
-                return fn(*args, **kwargs)
-            except errors.ApiError:
-                raise
-            except requests.RequestException as e:
-                raise errors.from_exception(e) from e
+    @staticmethod
+    def _once(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """One attempt, its failure typed."""
+        try:
+            return fn(*args, **kwargs)
+        except errors.ApiError:
+            raise
+        except requests.RequestException as e:
+            raise errors.from_exception(e) from e
 
-        return self._retrying(once)
+    def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """For reads and idempotent writes (PUT of absolute values, tags): retried as they are."""
+        return self._retrying(self._once, fn, *args, **kwargs)
+
+    def _create(self, create: Callable[[], T], existing: Callable[[], T | None]) -> T:
+        """For a POST that Zammad would apply twice. Before every attempt, the first included,
+        look whether it is there already: an attempt that timed out may have been applied."""
+
+        def attempt() -> T:
+            found = existing()
+            return found if found is not None else self._once(create)
+
+        return self._retrying(attempt)
+
+    def _read(self, path: str, **params: Any) -> Any:
+        return self._once(lambda: self.api.session.get(self.api.url + path, params=params).json())
 
     def _get(self, path: str, **params: Any) -> Any:
-        return self._call(lambda: self.api.session.get(self.api.url + path, params=params).json())
+        return self._retrying(self._read, path, **params)
 
     def _post(self, path: str, body: dict[str, Any]) -> Any:
-        return self._call(lambda: self.api.session.post(self.api.url + path, json=body).json())
+        return self.api.session.post(self.api.url + path, json=body).json()
+
+    def _named(self, path: str, name: str) -> dict[str, Any] | None:
+        return next((item for item in self._read(path) if item.get("name") == name), None)
 
     # --- users, tickets, organisations (API: api/user, api/ticket, api/organization) ---
 
@@ -117,8 +136,10 @@ class ZammadClient:
     def articles(self, ticket_id: int) -> list[dict[str, Any]]:
         return list(self._get(f"ticket_articles/by_ticket/{ticket_id}", expand="true"))
 
-    def add_note(self, ticket_id: int, subject: str, body: str) -> dict[str, Any]:
-        """An internal note: customers do not see it, and it does not count as a first response."""
+    def add_note(self, ticket_id: int, subject: str, body: str, marker: str) -> bool:
+        """An internal note: customers do not see it, and it does not count as a first response.
+        Posted unless an article of the ticket already carries `marker` (also before each retry);
+        returns whether it was posted."""
         note = {
             "ticket_id": ticket_id,
             "subject": subject,
@@ -128,7 +149,19 @@ class ZammadClient:
             "internal": True,
             "sender": "Agent",
         }
-        return self._call(self.api.ticket_article.create, note)
+
+        def existing() -> dict[str, Any] | None:
+            articles = self._read(f"ticket_articles/by_ticket/{ticket_id}", expand="true")
+            return next((a for a in articles if marker in (a.get("body") or "")), None)
+
+        posted: list[dict[str, Any]] = []
+
+        def create() -> dict[str, Any]:
+            posted.append(self.api.ticket_article.create(note))
+            return posted[-1]
+
+        self._create(create, existing)
+        return bool(posted)
 
     def time_accountings(self, ticket_id: int) -> list[dict[str, Any]]:
         return list(self._get(f"tickets/{ticket_id}/time_accountings"))
@@ -139,7 +172,18 @@ class ZammadClient:
         return list(self._get("object_manager_attributes"))
 
     def create_object_attribute(self, attribute: dict[str, Any]) -> dict[str, Any]:
-        return self._call(Object(connection=self.api).create, attribute)
+        def existing() -> dict[str, Any] | None:
+            key = (attribute["object"], attribute["name"])
+            return next(
+                (
+                    a
+                    for a in self._read("object_manager_attributes")
+                    if (a["object"], a["name"]) == key
+                ),
+                None,
+            )
+
+        return self._create(lambda: Object(connection=self.api).create(attribute), existing)
 
     def execute_migrations(self) -> None:
         self._call(Object(connection=self.api).execute_migrations)
@@ -148,13 +192,19 @@ class ZammadClient:
         return list(self._get("webhooks"))
 
     def create_webhook(self, webhook: dict[str, Any]) -> dict[str, Any]:
-        return self._post("webhooks", webhook)
+        return self._create(
+            lambda: self._post("webhooks", webhook),
+            lambda: self._named("webhooks", webhook["name"]),
+        )
 
     def triggers(self) -> list[dict[str, Any]]:
         return list(self._get("triggers"))
 
     def create_trigger(self, trigger: dict[str, Any]) -> dict[str, Any]:
-        return self._post("triggers", trigger)
+        return self._create(
+            lambda: self._post("triggers", trigger),
+            lambda: self._named("triggers", trigger["name"]),
+        )
 
 
 def _raise_for_status(response: requests.Response, *args: Any, **kwargs: Any) -> None:

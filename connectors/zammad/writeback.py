@@ -88,10 +88,7 @@ def deliver(client: ZammadClient, item: dict[str, Any]) -> list[str]:
         client.remove_tag(ticket_id, tag)
         done.append(f"-tag {tag}")
     note = item.get("note")
-    if note and not any(
-        note["marker"] in (a.get("body") or "") for a in client.articles(ticket_id)
-    ):
-        client.add_note(ticket_id, note["subject"], note["body"])
+    if note and client.add_note(ticket_id, note["subject"], note["body"], note["marker"]):
         done.append("note")
     return done
 
