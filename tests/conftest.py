@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import Engine, MetaData, inspect, text
 from sqlalchemy.exc import OperationalError
 
+from adapter.logs import configure_logging
+from adapter.settings import Settings
 from adapter.store import Store, make_engine, normalise_url, upgrade
 
 DATABASE_ENV = "ENTITLEMENTS_TEST_DATABASE_URL"
@@ -31,6 +33,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("postgres"):
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def production_logging() -> None:
+    """Every test runs under the logging that `serve` and gunicorn configure (JSON lines at the
+    default level, INFO): a log call that fails only when its record is built (an `extra` key
+    that `logging` reserves) fails the test instead of hiding below a quieter level."""
+    configure_logging(Settings().log_level)
 
 
 @pytest.fixture(scope="session")

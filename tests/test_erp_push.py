@@ -4,6 +4,7 @@ cancellation and termination, 422 per item and field, and the change hook."""
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from datetime import date
 
@@ -115,6 +116,13 @@ def test_one_licence_is_stored_with_its_contract_and_its_product_plan(client, st
         source = session.get(LicenceRow, "LIC-1001").source
     assert stored(store, "LIC-1001").plan == "pro" and source == "push"
     assert contract.plan == "pro" and contract.options == {"third_party_projects"}
+
+
+def test_an_accepted_push_is_logged_at_info_with_its_counts(client, caplog):
+    caplog.set_level(logging.INFO)
+    assert push(client, LICENCE).status_code == 202
+    (record,) = [r for r in caplog.records if r.getMessage() == "erp.push.accepted"]
+    assert (record.licences, record.licences_created, record.licences_updated) == (1, 1, 0)
 
 
 def test_a_batch_is_stored_in_one_go(client, store):

@@ -88,7 +88,12 @@ def receive() -> ResponseReturnValue:
     )
     logger.info(
         "erp.push.accepted",
-        extra={"licences": len(licences), "created": report.created, "updated": report.updated},
+        # Not "created": LogRecord has an attribute of that name, and logging refuses it.
+        extra={
+            "licences": len(licences),
+            "licences_created": report.created,
+            "licences_updated": report.updated,
+        },
     )
     if report.conflicts:
         # Same revision, other content: the stored one stays; the ERP should raise revisions.
