@@ -192,10 +192,13 @@ def _env(zammad, database_url):
 
 
 def _events(zammad, tickets, per_ticket):
-    """Zammad's deliveries for these tickets: `per_ticket` distinct events each, in order."""
+    """Zammad's deliveries for these tickets: `per_ticket` distinct events each, in order (a
+    create, then updates that change the title: identical bodies would be duplicates)."""
     events = []
     for round_ in range(per_ticket):
         for ticket in tickets:
+            if round_:
+                zammad.update_ticket(ticket, title=f"{zammad.ticket(ticket)['title']} ({round_})")
             body = zammad_body({"ticket": zammad.ticket(ticket), "article": {}})
             events.append((f"{ticket}-{round_}-{uuid.uuid4()}", body))
     return events

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from adapter.app import ConfigError, create_app
 from adapter.services import build_services
@@ -137,6 +138,26 @@ def test_without_a_delivery_id_the_body_is_the_key(client, store):
     del headers["X-Zammad-Delivery"]
     assert [post(client, body=body, headers=headers).status_code for _ in range(2)] == [202, 200]
     assert inbox_count(store) == 1
+
+
+def test_a_captured_delivery_replayed_under_a_new_delivery_id_is_a_duplicate(client, store):
+    body = zammad_body(load_fixture("ticket_created__default"))
+    answers = [post(client, body=body, delivery=f"replay-{n}") for n in range(3)]
+    assert [a.status_code for a in answers] == [202, 200, 200]
+    assert answers[2].json == {"status": "duplicate"}
+    assert inbox_count(store) == 1
+
+
+def test_a_replayed_body_counts_as_new_once_its_retention_has_passed(client, store):
+    body = zammad_body(load_fixture("ticket_created__default"))
+    assert post(client, body=body, delivery="first").status_code == 202
+    with store.session() as session:
+        session.execute(
+            update(InboxRow).values(status="done", processed_at=datetime(2026, 1, 1, tzinfo=UTC))
+        )
+        assert store.purge(session, datetime.now(UTC)) == 1
+    assert post(client, body=body, delivery="second").status_code == 202
+    assert inbox_count(store) == 2
 
 
 def test_body_over_one_mebibyte_is_refused(client, store):

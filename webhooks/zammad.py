@@ -67,6 +67,7 @@ def receive() -> ResponseReturnValue:
             trigger=(request.headers.get("X-Zammad-Trigger") or "")[:255] or None,
             payload=text,
             now=datetime.now(UTC),
+            body_digest=hashlib.sha256(body).hexdigest(),
         )
     extra = {"delivery_id": delivery, "ticket_id": event.ticket.id}
     if not stored:

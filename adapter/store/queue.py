@@ -81,15 +81,18 @@ class QueueStore:
         trigger: str | None,
         payload: str,
         now: datetime,
+        body_digest: str | None = None,
     ) -> bool:
-        """Store a delivery once: False if its id is already stored (a repeat). One statement,
-        so two concurrent twins cannot both get in and neither waits for a savepoint."""
+        """Store a delivery once: False if its id, or the digest of its body, is already stored
+        (a repeat, or a captured delivery replayed under a new id). One statement, so two
+        concurrent twins cannot both get in and neither waits for a savepoint."""
         row = {
             "helpdesk": helpdesk,
             "delivery_id": delivery_id,
             "ticket_id": ticket_id,
             "trigger": trigger,
             "payload": payload,
+            "body_digest": body_digest,
         }
         statement = self._new_inbox_rows(session, now).values(row).returning(InboxRow.id)
         return session.execute(statement).scalar() is not None
@@ -107,7 +110,7 @@ class QueueStore:
         return (
             insert(InboxRow)
             .values(received_at=now, next_attempt_at=now, status="pending", attempts=0, history=[])
-            .on_conflict_do_nothing(index_elements=["helpdesk", "delivery_id"])
+            .on_conflict_do_nothing()  # on either key: the delivery id or the body's digest
         )
 
     def add_outbox(
@@ -267,13 +270,14 @@ class QueueStore:
         The payload is the webhook body as Zammad signed it, with names, e-mail addresses and
         message text; once decided on it has no use. The row stays, without personal data: its
         delivery id keeps answering repeats as duplicates, and decisions name it as their
-        source. Pending and dead rows keep their payloads: they are still to be processed.
+        source. The body's digest goes too: a replayed body is a duplicate within the retention.
+        Pending and dead rows keep their payloads: they are still to be processed.
         """
         result = session.execute(
             update(InboxRow)
             .where(InboxRow.status == "done", InboxRow.processed_at < before)
             .where(InboxRow.payload != PURGED)
-            .values(payload=PURGED)
+            .values(payload=PURGED, body_digest=None)
         )
         return result.rowcount
 
