@@ -41,6 +41,11 @@ class DecisionInputs:
 
     def to_json(self) -> dict[str, Any]:
         data = jsonable(self)
+        # `used` is keyed by (contract, period), so jsonable writes it as a list of pairs; but
+        # an empty mapping has no keys to tell by, and came out as {} (no contract, no counts).
+        data["ledger"]["used"] = [
+            {"key": list(key), "value": n} for key, n in self.ledger.used.items()
+        ]
         return {k: v for k, v in data.items() if v is not None or k not in ("inbox", "replay")}
 
 

@@ -19,6 +19,7 @@ from marshmallow import (
     fields,
     post_load,
     pre_dump,
+    pre_load,
     validate,
     validates_schema,
 )
@@ -190,6 +191,14 @@ class LedgerSchema(Schema):
 
     used = fields.List(fields.Nested(LedgerCountSchema), required=True)
     entries = fields.List(fields.Nested(LedgerEntrySchema), required=True)
+
+    @pre_load
+    def no_counts(self, data: Any, **_: Any) -> Any:
+        """Decisions without a contract were once stored with `used` as {} (issue 10): no
+        counts. Read as such rather than rewritten, for the audit trail is append-only."""
+        if isinstance(data, dict) and data.get("used") == {}:
+            return {**data, "used": []}
+        return data
 
     @pre_dump
     def pairs(self, ledger: LedgerView, **_: Any) -> dict[str, Any]:
