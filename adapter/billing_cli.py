@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from adapter.billing import BillableLine, month_lines, month_window
+from adapter.csv_cells import neutralise
 from adapter.oncall import Booking, base_fee_lines, validate_booking
 
 EXPORT_COLUMNS = (
@@ -155,11 +156,23 @@ def export(ctx: Any, month: tuple[int, int], fmt: str, push: bool) -> None:
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
         return
+    click.echo(lines_csv(rows), nl=False)
+
+
+def lines_csv(rows: list[dict[str, Any]]) -> str:
+    """The lines as CSV, every cell safe to open in a spreadsheet (`neutralise`)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, EXPORT_COLUMNS, lineterminator="\n")
+    # Python before 3.11.9 leaves a bare CR unquoted under QUOTE_MINIMAL (CPython gh-67044):
+    # readers then split the row there. Such rows are written with every cell quoted.
+    quoted = csv.DictWriter(out, EXPORT_COLUMNS, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writeheader()
-    writer.writerows({**r, "surcharges": "+".join(r["surcharges"])} for r in rows)
-    click.echo(out.getvalue(), nl=False)
+    for r in rows:
+        cells = {**r, "surcharges": "+".join(r["surcharges"])}
+        safe = {name: neutralise(cell) for name, cell in cells.items()}
+        has_cr = any(isinstance(cell, str) and "\r" in cell for cell in safe.values())
+        (quoted if has_cr else writer).writerow(safe)
+    return out.getvalue()
 
 
 def _push(ctx: Any, rows: list[dict[str, Any]]) -> None:
