@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -11,6 +12,8 @@ from adapter.engine import Decision, TicketFacts
 from adapter.policy import Policy
 from adapter.settings import Settings
 from adapter.store import Store, make_engine
+
+Fence = Callable[[float], None]
 
 
 class Helpdesk(Protocol):
@@ -31,8 +34,10 @@ class Helpdesk(Protocol):
     def write_back(self, decision: Decision, facts: TicketFacts, *, note: bool) -> dict[str, Any]:
         """The outbox payload for a changed decision; `note`: with a note about the change."""
 
-    def deliver(self, payload: dict[str, Any]) -> list[str]:
-        """Write one outbox payload; returns what was done."""
+    def deliver(self, payload: dict[str, Any], fence: Fence) -> list[str]:
+        """Write one outbox payload; returns what was done. Calls `fence(seconds)` right before
+        each write that the helpdesk would apply twice (a note), with how long that write may
+        take: it raises if the row is no longer this worker's, and else keeps it that long."""
 
     def reconcile(self, store: Store, now: datetime, since: datetime | None = None) -> int:
         """Put tickets changed since the last reconcile (or `since`) into the inbox."""

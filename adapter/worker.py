@@ -244,8 +244,12 @@ class Worker:
         helpdesk = self.services.helpdesks[row.helpdesk]
         with store.session() as session:
             latest = store.latest_outbox_payload(session, row.helpdesk, row.ticket_id)
+
+        def fence(seconds: float) -> None:
+            store.fence(row, self.clock() + max(self.lease, timedelta(seconds=seconds)))
+
         # Fields and tags converge to the newest write for the record; a note is this row's own.
-        done = helpdesk.deliver({**latest, "note": row.payload.get("note")})
+        done = helpdesk.deliver({**latest, "note": row.payload.get("note")}, fence)
         with store.session() as session:
             store.finish(session, row, self.clock())
         logger.info("worker.delivered", extra={"ticket_id": row.ticket_id, "done": done})

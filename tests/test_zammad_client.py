@@ -162,6 +162,24 @@ def test_a_note_post_that_timed_out_unapplied_is_posted_on_the_retry(client, sle
 
 
 @responses.activate
+def test_the_fence_is_asked_before_each_note_post_and_can_stop_it(client):
+    responses.get(ARTICLES, json=[])
+    asked: list[float] = []
+
+    class Lost(Exception):
+        pass
+
+    def fence(seconds: float) -> None:
+        asked.append(seconds)
+        raise Lost
+
+    with pytest.raises(Lost):
+        client.add_note(81, "Entitlement check", f"Plan: Basic\n{MARKER}", MARKER, fence)
+    assert asked == [sum(TIMEOUT)]  # as long as the POST may take
+    assert [c.request.method for c in responses.calls] == ["GET"]
+
+
+@responses.activate
 def test_a_webhook_post_that_timed_out_but_was_applied_is_not_created_twice(client):
     webhooks = f"{BASE}/api/v1/webhooks"
     responses.get(webhooks, json=[])

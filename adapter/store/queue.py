@@ -185,6 +185,13 @@ class QueueStore:
                 for model in QUEUES.values()
             )
 
+    def fence(self, row: Claimed, until: datetime) -> None:
+        """Before a write that must not happen twice: `LeaseLost` unless this worker still
+        holds the row, else its lease runs at least to `until` (no one else can take it)."""
+        with self.session() as session:
+            held = self._held(session, row)
+            held.claimed_until = max(held.claimed_until or until, until)
+
     def _held(self, session: Session, row: Claimed) -> InboxRow | OutboxRow:
         """The row, locked, if `row.owner` still holds it; else `LeaseLost`."""
         model = QUEUES[row.queue]

@@ -35,6 +35,7 @@ class ZammadClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.api = ZammadAPI(url=url.rstrip("/") + "/api/v1/", http_token=token)
+        self.timeout_total = sum(timeout)  # how long one attempt may wait on a silent Zammad
         session = self.api.session
         session.request = functools.partial(session.request, timeout=timeout)  # type: ignore[method-assign]
         # Raise our typed error before zammad-py turns the response into a bare HTTPError.
@@ -136,10 +137,18 @@ class ZammadClient:
     def articles(self, ticket_id: int) -> list[dict[str, Any]]:
         return list(self._get(f"ticket_articles/by_ticket/{ticket_id}", expand="true"))
 
-    def add_note(self, ticket_id: int, subject: str, body: str, marker: str) -> bool:
+    def add_note(
+        self,
+        ticket_id: int,
+        subject: str,
+        body: str,
+        marker: str,
+        fence: Callable[[float], None] = lambda seconds: None,
+    ) -> bool:
         """An internal note: customers do not see it, and it does not count as a first response.
-        Posted unless an article of the ticket already carries `marker` (also before each retry);
-        returns whether it was posted."""
+        Posted unless an article of the ticket already carries `marker` (looked for before each
+        attempt); `fence(seconds)` is called just before each POST with the longest it may take.
+        Returns whether it was posted."""
         note = {
             "ticket_id": ticket_id,
             "subject": subject,
@@ -157,6 +166,7 @@ class ZammadClient:
         posted: list[dict[str, Any]] = []
 
         def create() -> dict[str, Any]:
+            fence(self.timeout_total)
             posted.append(self.api.ticket_article.create(note))
             return posted[-1]
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from adapter.engine import Decision, TicketFacts
 from adapter.policy import Policy
+from adapter.services import Fence
 from adapter.settings import Settings
 from connectors.errors import ApiError
 from connectors.zammad import writeback
@@ -91,10 +92,10 @@ class ZammadHelpdesk:
             decision, facts, self.mapping, self.policy, self.language, note=note
         )
 
-    def deliver(self, payload: dict[str, Any]) -> list[str]:
+    def deliver(self, payload: dict[str, Any], fence: Fence) -> list[str]:
         if payload.get("kind") == "organization":
             return writeback.deliver_organization(self._client(), payload)
-        return writeback.deliver(self._client(), payload)
+        return writeback.deliver(self._client(), payload, fence)
 
     def customer_changed(
         self, customer_number: str, plan: str | None, valid_until: date | None

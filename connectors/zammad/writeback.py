@@ -16,6 +16,7 @@ from adapter.billing import billable_time, work_of
 from adapter.engine import Decision, TicketFacts
 from adapter.explain import render_text
 from adapter.policy import Policy
+from adapter.services import Fence
 from connectors.zammad.client import ZammadClient
 from mappings.zammad import ZammadMapping
 
@@ -70,8 +71,9 @@ def payload(
     }
 
 
-def deliver(client: ZammadClient, item: dict[str, Any]) -> list[str]:
-    """Write one payload; returns what was done (for the log), empty when nothing differed."""
+def deliver(client: ZammadClient, item: dict[str, Any], fence: Fence) -> list[str]:
+    """Write one payload; returns what was done (for the log), empty when nothing differed.
+    Fields and tags are written as absolute values, safe to repeat; the note is fenced."""
     ticket_id = item["ticket_id"]
     done: list[str] = []
     current = client.ticket(ticket_id)
@@ -88,7 +90,7 @@ def deliver(client: ZammadClient, item: dict[str, Any]) -> list[str]:
         client.remove_tag(ticket_id, tag)
         done.append(f"-tag {tag}")
     note = item.get("note")
-    if note and client.add_note(ticket_id, note["subject"], note["body"], note["marker"]):
+    if note and client.add_note(ticket_id, note["subject"], note["body"], note["marker"], fence):
         done.append("note")
     return done
 

@@ -1,0 +1,82 @@
+"""Leases with an owner (fencing): only the worker holding a row may finish, fail, renew or
+fence it; a worker whose lease ran out and whose row another took changes nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from adapter.store.models import OutboxRow
+from adapter.store.queue import LeaseLost
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+LEASE = timedelta(seconds=30)
+
+
+@pytest.fixture
+def row_taken_over(store):
+    """Worker A's claim ran out; worker B claimed the row after it. Returns (A's, B's)."""
+    with store.session() as session:
+        store.add_outbox(session, "zammad", "81", {"ticket_id": 81}, NOW)
+    [a] = store.claim("outbox", NOW, limit=1, lease=LEASE, owner="worker-a")
+    assert store.claim("outbox", NOW + LEASE / 2, limit=1, lease=LEASE, owner="worker-b") == []
+    [b] = store.claim("outbox", NOW + LEASE, limit=1, lease=LEASE, owner="worker-b")
+    return a, b
+
+
+def status(store) -> tuple[str, int, str | None]:
+    with store.session() as session:
+        row = session.scalars(select(OutboxRow)).one()
+        return row.status, row.attempts, row.claimed_by
+
+
+def test_a_worker_whose_row_was_taken_over_cannot_finish_it(store, row_taken_over):
+    a, _ = row_taken_over
+    with pytest.raises(LeaseLost), store.session() as session:
+        store.finish(session, a, NOW + LEASE)
+    assert status(store) == ("pending", 0, "worker-b")
+
+
+def test_a_late_failure_cannot_turn_a_row_another_worker_finished_into_a_dead_letter(
+    store, row_taken_over
+):
+    a, b = row_taken_over
+    with store.session() as session:
+        store.finish(session, b, NOW + LEASE)
+    with pytest.raises(LeaseLost):
+        store.fail(a, "timed out", NOW + 2 * LEASE, retry_in=None, max_attempts=8)
+    assert status(store) == ("done", 0, None)
+
+
+def test_a_fence_refuses_a_worker_that_lost_its_row_and_keeps_it_for_the_holder(
+    store, row_taken_over
+):
+    a, b = row_taken_over
+    with pytest.raises(LeaseLost):
+        store.fence(a, NOW + 2 * LEASE)
+    store.fence(b, NOW + 10 * LEASE)  # B is about to post: no one may take the row meanwhile
+    assert store.claim("outbox", NOW + 9 * LEASE, limit=1, lease=LEASE, owner="worker-c") == []
+
+
+def test_a_lease_that_ran_out_unclaimed_is_still_its_holders(store):
+    with store.session() as session:
+        store.add_outbox(session, "zammad", "81", {"ticket_id": 81}, NOW)
+    [a] = store.claim("outbox", NOW, limit=1, lease=LEASE, owner="worker-a")
+    store.fence(a, NOW + 3 * LEASE)
+    with store.session() as session:
+        store.finish(session, a, NOW + 2 * LEASE)
+    assert status(store) == ("done", 0, None)
+
+
+def test_renewal_extends_only_the_owners_pending_rows(store):
+    with store.session() as session:
+        for ticket in ("81", "82"):
+            store.add_outbox(session, "zammad", ticket, {"ticket_id": int(ticket)}, NOW)
+    [a] = store.claim("outbox", NOW, limit=1, lease=LEASE, owner="worker-a")
+    [b] = store.claim("outbox", NOW, limit=1, lease=LEASE, owner="worker-b")
+    assert store.extend("worker-a", NOW + 3 * LEASE) == 1
+    later = NOW + 2 * LEASE
+    [taken] = store.claim("outbox", later, limit=2, lease=LEASE, owner="worker-c")
+    assert taken.id == b.id  # A's row is still A's; B's ran out
