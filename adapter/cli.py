@@ -339,9 +339,7 @@ def worker(ctx: Context) -> None:
 def purge(ctx: Context, before: datetime | None) -> None:
     """Delete the webhook payloads (personal data) of inbox rows already processed."""
     cutoff = before or datetime.now(UTC) - timedelta(days=ctx.settings.retention_days)
-    store = ctx.store
-    with store.session() as session:
-        count = store.purge(session, cutoff)
+    count = ctx.store.purge_payloads(cutoff)
     click.echo(f"purged {count} payload(s) processed before {cutoff.isoformat(timespec='seconds')}")
 
 

@@ -260,8 +260,7 @@ def purge(services: Services, now: datetime, before: datetime | None = None) -> 
     ago); returns how many. The worker runs it every `PURGE_INTERVAL`."""
     if before is None:
         before = now - timedelta(days=services.settings.retention_days)
-    with services.store.session() as session:
-        return services.store.purge(session, before)
+    return services.store.purge_payloads(before)
 
 
 def start_threads(services: Services, stop: threading.Event, count: int) -> list[threading.Thread]:

@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from adapter.app import create_app
 from adapter.cli import main
 from adapter.services import build_services
 from adapter.settings import Settings
+from adapter.store import Store, make_engine, upgrade
 from adapter.store.models import DecisionRow, InboxRow, LedgerEntryRow, OutboxRow
 from adapter.store.queue import PURGED, Claimed
 from adapter.worker import PURGE_INTERVAL, Worker
@@ -80,6 +81,38 @@ def test_pending_and_dead_rows_keep_their_payloads_however_old(store):
     add_row(store, "dead", status="dead")
     assert purge(store, NOW + timedelta(days=365)) == 0
     assert payloads(store) == {"pending": BODY, "dead": BODY}
+
+
+def test_on_sqlite_a_purged_payload_is_gone_from_the_database_file_and_its_wal(tmp_path):
+    # Its own file: what is on disk is the point, and the shared test database holds others'.
+    url = f"sqlite:///{tmp_path / 'erase.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    store = Store(engine)
+    personal = "karla.kolumna@private-mail.example"
+    body = BODY.replace("emily@example.com", personal)
+    assert personal in body
+    with store.session() as session:
+        store.accept_inbox(
+            session,
+            helpdesk="zammad",
+            delivery_id="d-1",
+            ticket_id="81",
+            trigger="ticket_created",
+            payload=body,
+            now=NOW - timedelta(days=30),
+        )
+        session.execute(
+            update(InboxRow).values(status="done", processed_at=NOW - timedelta(days=8))
+        )
+
+    def on_disk() -> bytes:
+        return b"".join(p.read_bytes() for p in tmp_path.glob("erase.db*"))
+
+    assert personal.encode() in on_disk()
+    assert store.purge_payloads(NOW - timedelta(days=7)) == 1
+    assert personal.encode() not in on_disk()
+    engine.dispose()
 
 
 def test_a_second_purge_finds_nothing_more(store):

@@ -56,6 +56,9 @@ def _configure_sqlite(engine: Engine) -> None:
             # WAL with NORMAL: a commit survives a crash of the process, not of the machine;
             # what an OS crash could take back, reconcile fetches again from the helpdesk.
             cursor.execute("PRAGMA synchronous = NORMAL")
+            # What is deleted or overwritten (purged payloads) is zeroed in the file, not just
+            # marked free; `erase_wal` then takes the old pages out of the -wal file too.
+            cursor.execute("PRAGMA secure_delete = ON")
         finally:
             cursor.close()
 
@@ -67,6 +70,16 @@ def _configure_sqlite(engine: Engine) -> None:
         # transaction that read first fails at once with "database is locked" when it tries to
         # write after another connection committed; IMMEDIATE turns that into a wait.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def erase_wal(engine: Engine) -> None:
+    """SQLite: copy the -wal file into the database and truncate it, so that page versions
+    from before a purge are gone from disk. PostgreSQL keeps old row versions until VACUUM
+    (see the README); nothing to do here."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

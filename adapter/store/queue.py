@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
+from adapter.store.database import erase_wal
 from adapter.store.models import CheckpointRow, InboxRow, OutboxRow
 
 QUEUES: dict[str, type[InboxRow] | type[OutboxRow]] = {"inbox": InboxRow, "outbox": OutboxRow}
@@ -67,6 +68,8 @@ class DeadLetter:
 
 class QueueStore:
     """Mixed into `Store`; needs its `session()`."""
+
+    engine: Any  # provided by Store
 
     def session(self) -> Any:  # provided by Store
         raise NotImplementedError
@@ -270,6 +273,14 @@ class QueueStore:
                     )
                 )
         return letters
+
+    def purge_payloads(self, before: datetime) -> int:
+        """`purge` in its own transaction, then the old page versions erased from disk."""
+        with self.session() as session:
+            count = self.purge(session, before)
+        if count:
+            erase_wal(self.engine)
+        return count
 
     def purge(self, session: Session, before: datetime) -> int:
         """Blank the payloads of inbox rows processed before `before`; returns how many.
