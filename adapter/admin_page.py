@@ -7,7 +7,9 @@ admin API gives (`adapter.admin`, `adapter.explain`), through the same functions
 Signing in takes the ADMIN_TOKEN once; the session cookie then says "signed in" (it does not
 carry the token). Flask signs it with a key derived from ADMIN_TOKEN, so changing the token
 signs everyone out, and no other secret is needed. The cookie is HttpOnly, SameSite=Strict,
-limited to /admin and to 12 hours; every form carries a per-session CSRF token as well.
+limited to /admin and to 12 hours, and Secure over HTTPS; every form carries a per-session CSRF
+token as well. Signing out revokes the session in the database (`adapter.admin_sessions`), so
+a copy of the old cookie no longer works; wrong tokens are throttled (`webhooks.throttle`).
 """
 
 from __future__ import annotations
@@ -39,12 +41,14 @@ from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
+from adapter import admin_sessions
 from adapter.admin import organisations, retry_dead_letter
 from adapter.explain import WhatIfError, render_text, what_if
 from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS
 from adapter.services import Services
 from mappings.admin import ExplainRequestSchema
 from mappings.yamlfile import flatten_messages
+from webhooks import throttle
 from webhooks.signatures import same_secret
 
 logger = logging.getLogger(__name__)
@@ -63,7 +67,8 @@ def session_key(admin_token: str) -> bytes:
 
 class AdminSessions(SecureCookieSessionInterface):
     """Flask's signed cookie, marked Secure whenever the request came over HTTPS (behind a
-    proxy: with werkzeug's ProxyFix), so plain-HTTP trials still work."""
+    proxy: as X-Forwarded-Proto says, with TRUSTED_PROXIES set), so plain-HTTP trials still
+    work."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return request.is_secure or super().get_cookie_secure(app)
@@ -94,6 +99,8 @@ def guard() -> ResponseReturnValue | None:
     g.csp_nonce = secrets.token_urlsafe(16)
     if not services().settings.admin_token:
         return render_template("admin/off.html"), 503
+    if session.get("admin") and not admin_sessions.is_live(services().store, session.get("sid")):
+        session.clear()  # signed out (maybe by another process): the old cookie is refused
     if "csrf" not in session:
         session["csrf"] = secrets.token_urlsafe(32)
     if request.method == "POST" and not same_secret(session["csrf"], request.form.get("csrf", "")):
@@ -121,19 +128,30 @@ def headers(response: Response) -> Response:
 def sign_in() -> ResponseReturnValue:
     if request.method == "GET":
         return render_template("admin/sign_in.html", failed=False)
+    wait = throttle.retry_after("admin")  # shared with the admin API's bearer checks
+    if wait is not None:
+        page = render_template("admin/sign_in.html", failed=False, retry_after=wait)
+        return page, 429, {"Retry-After": str(wait)}
     token = services().settings.admin_token or ""
     if not same_secret(token, request.form.get("token", "")):
         logger.warning("admin.sign-in-failed", extra={"remote": request.remote_addr})
+        throttle.failed("admin")
         return render_template("admin/sign_in.html", failed=True), 403
+    throttle.succeeded("admin")
     session.clear()  # a new session (and CSRF token) for the signed-in admin
     session.permanent = True
     session["admin"] = True
+    session["sid"] = admin_sessions.new_session_id()
     session["csrf"] = secrets.token_urlsafe(32)
     return redirect(url_for(".index"))
 
 
 @bp.post("/sign-out")
 def sign_out() -> ResponseReturnValue:
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        now = datetime.now(UTC)
+        admin_sessions.revoke(services().store, sid, now, SESSION_LIFETIME)
     session.clear()
     return redirect(url_for(".sign_in"))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from adapter.services import Services, build_services
 from adapter.settings import Settings, load_settings
@@ -32,14 +33,23 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.config.update(test_config or {})
     init_app(app, services or build_services(settings))
+    if settings.trusted_proxies:
+        # Believe that many hops of X-Forwarded-For (the client's address, for the throttle
+        # and the logs) and X-Forwarded-Proto (https: the admin cookie is then Secure).
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     return app
 
 
 def init_app(app: Flask, services: Services) -> None:
     from adapter import health, metrics
-    from webhooks import blueprints, errors
+    from webhooks import blueprints, errors, throttle
 
     app.extensions["entitlements"] = services
+    settings = services.settings
+    app.extensions[throttle.EXTENSION] = throttle.FailureThrottle(
+        settings.auth_failure_limit, settings.auth_failure_window
+    )
     errors.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)

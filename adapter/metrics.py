@@ -27,6 +27,7 @@ from prometheus_client.exposition import choose_encoder
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from adapter.admin_sessions import is_revocation
 from adapter.engine import Decision
 from adapter.store.queue import QUEUES
 
@@ -171,6 +172,8 @@ class DatabaseCollector:
             labels=["checkpoint"],
         )
         for name, written in sorted(checkpoints.items()):
+            if is_revocation(name):  # the admin page's sign-outs share the table
+                continue
             lag.add_metric([name], max((now - written).total_seconds(), 0))
         yield from (pending, age, dead, lag)
 

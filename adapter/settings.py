@@ -10,6 +10,9 @@ from flask import Config
 
 PREFIX = "ENTITLEMENTS"
 SECRETS = ("zammad_token", "zammad_webhook_secret", "erp_push_token", "erp_token", "admin_token")
+# The secrets this adapter verifies (webhook secret, ERP push and admin tokens) are refused at
+# start when shorter: short ones could be guessed. The others are ours to send.
+MIN_SECRET_LENGTH = 32
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,9 @@ class Settings:
     log_level: str = "INFO"
     metrics_port: int | None = None  # `worker`'s own /metrics port; None: not served
     metrics_host: str = "127.0.0.1"  # where that port listens; Prometheus scrapes it locally
+    trusted_proxies: int = 0  # proxies in front whose X-Forwarded-For/-Proto are believed
+    auth_failure_limit: int = 10  # wrong tokens per address and window before 429; 0: no limit
+    auth_failure_window: int = 300  # seconds
     zammad_token: str | None = field(default=None, repr=False)
     zammad_webhook_secret: str | None = field(default=None, repr=False)
     erp_push_token: str | None = field(default=None, repr=False)

@@ -37,7 +37,7 @@ from adapter.store.models import InboxRow, OutboxRow
 from adapter.worker import start_threads
 from webhooks.signatures import hub_signature
 
-SECRET = "bench-secret"
+SECRET = "bench-webhook-secret-of-32-characters-or-more"
 ORGS = 50
 
 

@@ -9,7 +9,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, val
 
 from adapter.logs import LEVELS
 from adapter.policy import LANGUAGES
-from adapter.settings import PREFIX, Settings
+from adapter.settings import MIN_SECRET_LENGTH, PREFIX, Settings
 from mappings import yamlfile
 from mappings.yamlfile import FileError, FileErrors
 
@@ -17,6 +17,14 @@ from mappings.yamlfile import FileError, FileErrors
 def _log_level(value: str) -> None:
     if value.upper() not in LEVELS:
         raise ValidationError(f"one of {', '.join(LEVELS)}")
+
+
+# Never the value itself: errors are printed and logged.
+SHORT_SECRET = validate.Length(
+    min=MIN_SECRET_LENGTH,
+    error="shorter than {min} characters: use a long random string "
+    "(e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')",
+)
 
 
 class SettingsSchema(Schema):
@@ -43,11 +51,14 @@ class SettingsSchema(Schema):
     LOG_LEVEL = fields.String(validate=_log_level)
     METRICS_PORT = fields.Integer(validate=validate.Range(min=1, max=65535))
     METRICS_HOST = fields.String(validate=validate.Length(min=1))
+    TRUSTED_PROXIES = fields.Integer(validate=validate.Range(min=0, max=10))
+    AUTH_FAILURE_LIMIT = fields.Integer(validate=validate.Range(min=0))
+    AUTH_FAILURE_WINDOW = fields.Integer(validate=validate.Range(min=1))
     ZAMMAD_TOKEN = fields.String(validate=validate.Length(min=1))
-    ZAMMAD_WEBHOOK_SECRET = fields.String(validate=validate.Length(min=1))
-    ERP_PUSH_TOKEN = fields.String(validate=validate.Length(min=1))
+    ZAMMAD_WEBHOOK_SECRET = fields.String(validate=SHORT_SECRET)  # the secrets we verify
+    ERP_PUSH_TOKEN = fields.String(validate=SHORT_SECRET)
     ERP_TOKEN = fields.String(validate=validate.Length(min=1))
-    ADMIN_TOKEN = fields.String(validate=validate.Length(min=1))
+    ADMIN_TOKEN = fields.String(validate=SHORT_SECRET)
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> Settings:

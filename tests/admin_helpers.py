@@ -17,7 +17,7 @@ from adapter.store import Store
 from adapter.store.models import DecisionRow, LedgerEntryRow, OutboxRow
 from mappings.plans import shipped_path
 
-ADMIN_TOKEN = "admin-token-for-tests-only"
+ADMIN_TOKEN = "admin-token-for-tests-only-32-chars-or-more"  # the settings want 32 or more
 BEARER = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 NOVEMBER = 2026, 11
 

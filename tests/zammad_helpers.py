@@ -10,7 +10,7 @@ from typing import Any
 from webhooks.signatures import hub_signature
 
 FIXTURES = Path(__file__).parent / "fixtures" / "zammad"
-SECRET = "test-webhook-secret"
+SECRET = "test-webhook-secret-of-32-characters-or-more"  # the settings want 32 or more
 
 
 def fixture_names() -> list[str]:

@@ -37,6 +37,7 @@ from mappings.admin import (
     RetriedSchema,
 )
 from mappings.yamlfile import flatten_messages
+from webhooks import throttle
 from webhooks.errors import ApiProblem, error_body
 from webhooks.signatures import valid_bearer
 
@@ -60,9 +61,14 @@ def authorise() -> ResponseReturnValue | None:
     if scheme.lower() != "bearer" or not given.strip():
         body = error_body("unauthorized", "send Authorization: Bearer <ADMIN_TOKEN>")
         return jsonify(body), 401, {"WWW-Authenticate": 'Bearer realm="admin"'}
+    wait = throttle.retry_after("admin")  # shared with the admin page's sign-in
+    if wait is not None:
+        return throttle.too_many_attempts(wait)
     if not valid_bearer(token, header):
         logger.warning("admin.forbidden", extra={"remote": request.remote_addr})
+        throttle.failed("admin")
         raise ApiProblem(403, "forbidden", "the bearer token is not the admin token")
+    throttle.succeeded("admin")
     return None
 
 

@@ -24,6 +24,7 @@ from adapter.contracts import Licence
 from adapter.licences import store_licences
 from mappings.erp import ErpMapping, load_erp_mapping_for
 from mappings.licences import LicenceSchema
+from webhooks import throttle
 from webhooks.errors import ApiProblem, error_body
 from webhooks.signatures import valid_bearer
 
@@ -55,10 +56,17 @@ def receive() -> ResponseReturnValue:
             "push_not_configured",
             "ENTITLEMENTS_ERP_PUSH_TOKEN is not set: licence pushes are refused",
         )
-    if not valid_bearer(token, request.headers.get("Authorization")):
+    wait = throttle.retry_after("erp")
+    if wait is not None:
+        return throttle.too_many_attempts(wait)
+    header = request.headers.get("Authorization")
+    if not valid_bearer(token, header):
         logger.warning("erp.push.unauthorized", extra={"remote": request.remote_addr})
+        if header:  # a guess; a missing token is not
+            throttle.failed("erp")
         body = error_body("unauthorized", "send Authorization: Bearer <ERP_PUSH_TOKEN>")
         return jsonify(body), 401, {"WWW-Authenticate": 'Bearer realm="erp"'}
+    throttle.succeeded("erp")
     if request.mimetype != "application/json":
         raise ApiProblem(415, "unsupported_media_type", "send Content-Type: application/json")
     try:

@@ -78,9 +78,16 @@ def openapi_document(plans: Collection[str], products: Collection[str]) -> dict[
     def problem(text: str) -> dict[str, Any]:
         return {"description": text, "content": {"application/json": {"schema": error}}}
 
+    throttled = {
+        **problem(
+            "Too many wrong tokens from this address: every attempt is refused until "
+            "`Retry-After` seconds have passed"
+        ),
+        "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
+    }
     licence = licence_json_schema(plans, products)
     components = Components()
-    admin_paths = admin_api_paths(components, plans, problem)
+    admin_paths = admin_api_paths(components, plans, problem, throttled)
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
@@ -133,6 +140,7 @@ def openapi_document(plans: Collection[str], products: Collection[str]) -> dict[
                             "Invalid licences; `fields` is keyed by item and field, e.g. "
                             "`licences[3].purchased_on` (or `purchased_on` for one licence)"
                         ),
+                        "429": throttled,
                         "503": problem("No ERP_PUSH_TOKEN is configured: pushes are refused"),
                     },
                 }
@@ -243,7 +251,9 @@ EXPLAIN_EXAMPLE = {
 }
 
 
-def admin_api_paths(components: Components, plans: Collection[str], problem: Any) -> dict[str, Any]:
+def admin_api_paths(
+    components: Components, plans: Collection[str], problem: Any, throttled: dict[str, Any]
+) -> dict[str, Any]:
     """The admin API (`webhooks/admin.py`), its schemas from `mappings.admin`."""
 
     def answer(schema: Schema, text: str) -> dict[str, Any]:
@@ -270,6 +280,7 @@ def admin_api_paths(components: Components, plans: Collection[str], problem: Any
             **rest.pop("responses"),
             "401": problem("No bearer token"),
             "403": problem("The bearer token is not the admin token"),
+            "429": throttled,
             "503": problem("No ADMIN_TOKEN is configured: the admin API is off"),
         }
         return {
