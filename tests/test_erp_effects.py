@@ -109,6 +109,33 @@ def test_a_pulled_licence_clears_todays_no_contract(rig, erp):
     assert_covered_now(rig, org, ticket, "pro")
 
 
+@pytest.mark.parametrize("search_index", [True, False], ids=["elasticsearch", "sql"])
+def test_a_customer_number_with_query_syntax_is_rechecked_after_a_licence(rig, search_index):
+    # The re-check finds the organisation by a condition, which Zammad binds as it is
+    # (lib/selector/sql.rb). As a query, / : ( " are Elasticsearch syntax and a refused query
+    # is answered with [] (lib/search_index_backend.rb); without Elasticsearch a query is a
+    # LIKE on the organisations' columns (app/models/concerns/can_search.rb).
+    rig.zammad.search_index = search_index
+    number = 'C/7:(1)"x'
+    org, ticket = a_ticket_without_contract(rig, number)
+    near, near_ticket = a_ticket_without_contract(rig, "C/7")
+    answer = requests.post(
+        f"{rig.url}/erp/licences",
+        json={
+            "licence_id": "LIC-SYNTAX",
+            "customer_number": number,
+            "plan": "basic",
+            "purchased_on": today(),
+        },
+        timeout=5,
+        headers={"Authorization": f"Bearer {PUSH_TOKEN}"},
+    )
+    assert answer.status_code == 202, answer.text
+    assert_covered_now(rig, org, ticket, "basic")
+    assert "no-contract" in rig.zammad.tags(near_ticket)  # the number exactly, not a prefix
+    assert not rig.zammad.organization(near)["support_plan"]
+
+
 def test_a_termination_takes_the_plan_away(rig):
     org, ticket = a_ticket_without_contract(rig, "C-TERM")
     headers = {"Authorization": f"Bearer {PUSH_TOKEN}"}

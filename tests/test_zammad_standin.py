@@ -313,13 +313,14 @@ def test_ticket_update_ignores_tags_and_an_unchanged_write_changes_nothing(
     assert after_second["updated_at"] == after_first["updated_at"]
 
 
-def test_ticket_search_filters_by_updated_at_sorts_and_pages(
+def test_ticket_search_filters_by_an_escaped_updated_at_sorts_and_pages(
     zammad: ZammadStandin, client: ZammadAPI, customer: int
 ) -> None:
     old = zammad.create_ticket("Old", customer, created_at="2026-01-10T08:00:00Z")
     mid = zammad.create_ticket("Mid", customer, created_at="2026-02-10T08:00:00Z")
     new = zammad.create_ticket("New", customer, created_at="2026-03-10T08:00:00+01:00")
-    query = "updated_at:>=2026-02-01T00:00:00Z"
+    # Elasticsearch refuses an unescaped ':' in the time: tests/test_zammad_search.py
+    query = r"updated_at:>=2026-02-01T00\:00\:00Z"
 
     found = client.ticket.search(query, filters={"sort_by": "updated_at", "order_by": "asc"})
     assert [t["id"] for t in found] == [mid, new]
@@ -337,9 +338,8 @@ def test_ticket_search_filters_by_updated_at_sorts_and_pages(
 
     with raw_session(zammad) as session:
         plain = session.get(zammad.api_url + "tickets/search", params={"query": query}).json()
-    assert sorted(plain["tickets"]) == [mid, new]
-    assert plain["tickets_count"] == 2
-    assert set(plain["assets"]["Ticket"]) == {str(mid), str(new)}
+    assert sorted(t["id"] for t in plain) == [mid, new]  # 6.x: a plain array, ids only
+    assert "state" not in plain[0]
 
 
 def test_ticket_all_pages_and_the_server_caps_per_page_at_100(

@@ -94,19 +94,49 @@ class ZammadClient:
         """PUT /tickets/{id}: a partial update; an unknown attribute is a 422."""
         return self._call(self.api.ticket.update, ticket_id, attributes)
 
-    def search_tickets(
-        self, query: str, page: int = 1, per_page: int = 100
+    def search_where(
+        self, resource: str, conditions: list[dict[str, Any]], *, sort_by: str, order_by: str
     ) -> list[dict[str, Any]]:
-        """GET /tickets/search?query=…&expand=true, oldest change first."""
-        return self._get(
-            "tickets/search",
-            query=query,
-            page=page,
-            per_page=per_page,
-            expand="true",
-            sort_by="updated_at",
-            order_by="asc",
+        """The first SEARCH_PAGE records, with names, of POST /{resource}/search with a
+        selector condition (`conditions` joined by AND) and no query. Without a query Zammad
+        answers from its database even with Elasticsearch configured (CanSearch#search,
+        app/models/concerns/can_search.rb): no query_string syntax, so values need no escaping
+        (the selector binds them: lib/selector/sql.rb), and no index lag. `sort_by` and
+        `order_by` are comma-separated lists (lib/sql_helper.rb)."""
+        body = {
+            "condition": {"operator": "AND", "conditions": conditions},
+            "sort_by": sort_by,
+            "order_by": order_by,
+            "page": 1,
+            "per_page": SEARCH_PAGE,
+        }
+        url = f"{self.api.url}{resource}/search"
+        answer = self._retrying(
+            self._once,
+            lambda: self.api.session.post(url, params={"expand": "true"}, json=body).json(),
         )
+        if not isinstance(answer, list):  # 6.x answers a plain array (renders_models.rb)
+            raise errors.ApiRejected(f"{resource}/search answered {answer!r:.200}, not a list")
+        return answer
+
+    def all_where(self, resource: str, conditions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Every record matching `conditions` (see `search_where`), read by id: each page asks
+        for the ids after the last one read (`<model>.id` "after (absolute)", which the
+        selector turns into `>=`), not for an offset, so a record that changes or leaves
+        meanwhile does not shift the pages. Ids out of that order raise ConditionIgnored."""
+        model = resource.removesuffix("s")
+        found: list[dict[str, Any]] = []
+        after = 0
+        while True:
+            bound = {"name": f"{model}.id", "operator": "after (absolute)", "value": after + 1}
+            page = self.search_where(resource, [*conditions, bound], sort_by="id", order_by="asc")
+            ids = [int(r["id"]) for r in page]
+            if ids != sorted(set(ids)) or (ids and ids[0] <= after):
+                raise ConditionIgnored(f"{resource}/search answered ids {ids[:5]}… after {after}")
+            found += page
+            if len(page) < SEARCH_PAGE:
+                return found
+            after = ids[-1]
 
     def organization(self, organization_id: int) -> dict[str, Any]:
         return self._call(self.api.organization.find, organization_id)
@@ -115,9 +145,6 @@ class ZammadClient:
         self, organization_id: int, attributes: dict[str, Any]
     ) -> dict[str, Any]:
         return self._call(self.api.organization.update, organization_id, attributes)
-
-    def search_organizations(self, query: str) -> list[dict[str, Any]]:
-        return self._get("organizations/search", query=query, expand="true")
 
     def user(self, user_id: int) -> dict[str, Any]:
         """GET /users/{id}?expand=true: with role names."""
@@ -215,6 +242,18 @@ class ZammadClient:
             lambda: self._post("triggers", trigger),
             lambda: self._named("triggers", trigger["name"]),
         )
+
+
+# A search answers 50 records a page, at most 200 (renders_models.rb: model_search_render).
+SEARCH_PAGE = 200
+
+
+class ConditionIgnored(errors.ApiError):
+    """Zammad answered records outside a search's condition, or out of the order asked for:
+    the condition was not applied. (Selector::Sql drops an invalid condition, and the search
+    then answers every record the user may read: lib/selector/sql.rb `get`,
+    app/models/concerns/can_search.rb `search_sql_base`.) Not retried: the answer would be
+    the same."""
 
 
 def _raise_for_status(response: requests.Response, *args: Any, **kwargs: Any) -> None:

@@ -13,7 +13,7 @@ from adapter.settings import Settings
 from connectors.errors import ApiError
 from connectors.zammad import writeback
 from connectors.zammad.client import ZammadClient
-from connectors.zammad.reconcile import reconcile
+from connectors.zammad.reconcile import open_tickets, organizations_numbered, reconcile
 from mappings.zammad import (
     HELPDESK,
     TicketSnapshot,
@@ -108,11 +108,7 @@ class ZammadHelpdesk:
         key = self.mapping.customer_number_organization_attribute
         if not key:
             return [], []
-        organizations = [
-            o
-            for o in self.client.search_organizations(f"{key}:{customer_number}")
-            if str(o.get(key)) == customer_number
-        ]
+        organizations = organizations_numbered(self.client, key, customer_number)
         values = {
             "customer_number": customer_number,
             "plan": plan,
@@ -137,13 +133,7 @@ class ZammadHelpdesk:
         return writes, tickets
 
     def _open_tickets(self, organization_id: int) -> list[dict[str, Any]]:
-        found, page = [], 1
-        while True:
-            batch = self._client().search_tickets(f"organization_id:{organization_id}", page=page)
-            found += [t for t in batch if t.get("state") not in CLOSED_STATES]
-            if len(batch) < 100:
-                return found
-            page += 1
+        return open_tickets(self._client(), organization_id, CLOSED_STATES)
 
     def reconcile(self, store: Any, now: datetime, since: datetime | None = None) -> int:
         """Put tickets changed since the watermark (or `since`) into the inbox."""

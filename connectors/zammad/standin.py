@@ -7,9 +7,13 @@ Zammad's paths, response shapes and error bodies. Triggers send webhooks the way
 ``TriggerWebhookJob`` does: from a background sender, payload built when the attempt is made,
 HMAC-SHA1 signed, five attempts with linear back-off. Faults can be injected per request.
 
-What it does not do: permissions beyond one API token, SLA/escalation computation, a search
-index (a small query subset is evaluated in memory), trigger actions other than webhooks,
-custom webhook payloads. It must stay free of ``adapter``/``webhooks``/``mappings`` imports.
+Search answers as Zammad 6.x does, with Elasticsearch (``search_index=True``: a query goes to
+its ``query_string``, a query it cannot parse is answered 200 ``[]``) or without (SQL: the
+condition as a selector, the query as a LIKE); a small query subset is evaluated in memory.
+
+What it does not do: permissions beyond one API token, SLA/escalation computation, the search
+index's lag behind the database, trigger actions other than webhooks, custom webhook payloads.
+It must stay free of ``adapter``/``webhooks``/``mappings`` imports.
 
 Usage::
 
@@ -283,6 +287,20 @@ class _Req:
     def expand(self) -> bool:
         return self.arg("expand") == "true"
 
+    def param(self, name: str) -> Any:
+        """Rails' ``params``: a JSON body's keys win over the query string's."""
+        if isinstance(self.body, dict) and name in self.body:
+            return self.body[name]
+        return self.arg(name)
+
+    def flag(self, name: str) -> bool:
+        """``ActiveModel::Type::Boolean.new.cast(params[name])``
+        (app/controllers/application_controller/has_response_extentions.rb)."""
+        value = self.param(name)
+        if value is None or value is False or value == "" or value == 0:
+            return False
+        return str(value) not in FALSE_FLAGS
+
     def params(self) -> dict[str, Any]:
         if self.body is None:
             return {}
@@ -382,8 +400,27 @@ def _sorted(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # Query tokens: field:[a TO b], field:"quoted", "quoted", or anything without spaces.
-_QUERY_TOKEN = re.compile(r'[^\s:]+:\[[^\]]*\]|[^\s:]+:"[^"]*"|"[^"]*"|\S+')
-_QUERY_TERM = re.compile(r"^(?P<field>[A-Za-z_][\w.]*):(?P<op>>=|<=|>|<)?(?P<value>.*)$")
+# Selector::Sql::VALID_OPERATORS (lib/selector/sql.rb): any other operator raises (HTTP 500).
+SELECTOR_OPERATORS = frozenset({
+    "after (absolute)", "after (relative)", "before (absolute)", "before (relative)",
+    "contains all not", "contains all", "contains not", "contains one not", "contains one",
+    "contains", "does not match regex", "ends with one of", "ends with", "from (relative)",
+    "has changed", "has reached warning", "has reached", "is any of", "is in working time",
+    "is none of", "is not in working time", "is not", "is set", "is", "matches regex",
+    "not set", "starts with one of", "starts with", "till (relative)", "today",
+    "within last (relative)", "within next (relative)",
+})  # fmt: skip
+# ActiveModel::Type::Boolean::FALSE_VALUES, how has_response_extentions.rb reads expand & co.
+FALSE_FLAGS = frozenset({"0", "f", "F", "false", "FALSE", "off", "OFF"})
+RANGE_OPERATORS = (">=", "<=", ">", "<")  # Elasticsearch query_string: field:>=value
+
+
+class _QuerySyntaxError(ValueError):
+    """A query Elasticsearch's query_string parser refuses (HTTP 400 from Elasticsearch)."""
+
+
+class _InvalidCondition(ValueError):
+    """Selector::Base::InvalidCondition (lib/selector/base.rb)."""
 
 
 class _Handler(LoopbackHandler):
@@ -416,6 +453,8 @@ class ZammadStandin:
 
     ``time_scale`` scales the webhook retry waits (attempt x 10 s) and the read timeout (30 s);
     tests use e.g. 0.01. ``clock`` returns the current time (aware) for record timestamps.
+    ``search_index``: whether Zammad has Elasticsearch configured (``search_index`` may be
+    changed at any time); it decides how a search with a query is answered.
     """
 
     system_user_id = SYSTEM_USER_ID
@@ -430,6 +469,7 @@ class ZammadStandin:
         time_scale: float = 1.0,
         token: str | None = None,
         clock: Callable[[], datetime] | None = None,
+        search_index: bool = True,
     ) -> None:
         if time_scale <= 0:
             raise ValueError("time_scale must be positive")
@@ -437,6 +477,7 @@ class ZammadStandin:
         self.token = token or secrets.token_urlsafe(32)
         self._clock = clock or (lambda: datetime.now(UTC))
         self._last_stamp: datetime | None = None
+        self.search_index = search_index
 
         self._lock = threading.RLock()
         self._wake = threading.Condition(self._lock)
@@ -1692,21 +1733,24 @@ class ZammadStandin:
         return tag.strip()
 
     def _tag_add(self, ticket_id: int, tag: object, *, touch: bool = True) -> None:
+        """Tag.tag_add (app/models/tag.rb): a tag the ticket has is not added again and nothing
+        is touched. A new one touches the ticket (touch_reference_by_params,
+        app/models/application_model/can_touch_references.rb): Rails' ``touch`` moves
+        updated_at only, so updated_by_id stays, and no ticket event is dispatched, so no
+        trigger fires."""
         name = self._normal_tag(tag)
         tags = self._tags[ticket_id]
         if name.lower() in (t.lower() for t in tags):
             return
         tags.append(name)
-        if touch:  # tag changes touch the ticket (updated_at only) but run no triggers
+        if touch:
             self._bump(self._tickets[ticket_id])
 
     def _tag_remove(self, ticket_id: int, tag: object) -> None:
+        """Tag.tag_remove (app/models/tag.rb) touches the ticket whether it had the tag or not."""
         name = self._normal_tag(tag).lower()
-        tags = self._tags[ticket_id]
-        kept = [t for t in tags if t.lower() != name]
-        if len(kept) != len(tags):
-            self._tags[ticket_id] = kept
-            self._bump(self._tickets[ticket_id])
+        self._tags[ticket_id] = [t for t in self._tags[ticket_id] if t.lower() != name]
+        self._bump(self._tickets[ticket_id])
 
     # ------------------------------------------------------------------ triggers
 
@@ -2040,6 +2084,7 @@ class ZammadStandin:
             ("GET", r"users/(\d+)", self._r_users_show),
             ("GET", r"organizations", self._r_organizations_index),
             ("GET", r"organizations/search", self._r_organizations_search),
+            ("POST", r"organizations/search", self._r_organizations_search),
             ("GET", r"organizations/(\d+)", self._r_organizations_show),
             ("PUT", r"organizations/(\d+)", self._r_organizations_update),
             ("GET", r"groups", self._r_groups_index),
@@ -2050,6 +2095,7 @@ class ZammadStandin:
             ("GET", r"tickets", self._r_tickets_index),
             ("POST", r"tickets", self._r_tickets_create),
             ("GET", r"tickets/search", self._r_tickets_search),
+            ("POST", r"tickets/search", self._r_tickets_search),
             ("GET", r"tickets/(\d+)", self._r_tickets_show),
             ("PUT", r"tickets/(\d+)", self._r_tickets_update),
             ("GET", r"tickets/(\d+)/time_accountings", self._r_time_index),
@@ -2127,33 +2173,17 @@ class ZammadStandin:
     # ------------------------------------------------------------------ routes: organisations
 
     def _r_organizations_index(self, req: _Req) -> tuple[int, Any]:
-        orgs = _page(list(self._organizations.values()), req, default=100, maximum=500)
+        # model_index_render (renders_models.rb): sort_by/order_by, default id ASC; 500 per
+        # page, at most 1000 (CanPaginate::Pagination).
+        order = self._sort_order(req, "Organization", (["id"], ["asc"]))
+        orgs = _page(_order(list(self._organizations.values()), order), req, default=500)
         return 200, [self._organization_view(o, names=req.expand) for o in orgs]
 
     def _r_organizations_show(self, req: _Req, org_id: str) -> tuple[int, Any]:
         return 200, self._organization_view(self._organization(int(org_id)), names=req.expand)
 
     def _r_organizations_search(self, req: _Req) -> tuple[int, Any]:
-        predicates = self._parse_query(req.arg("query") or "", self._organization_field)
-        found = [
-            o
-            for o in self._organizations.values()
-            if all(p(self._organization_view(o, names=True)) for p in predicates)
-        ]
-        found = _sort(found, req.arg("sort_by") or "name", req.arg("order_by") or "asc")
-        found = _page(found, req, default=100, maximum=500)
-        if req.expand:
-            return 200, [self._organization_view(o, names=True) for o in found]
-        if req.arg("full") == "true":
-            return 200, {
-                "organization_ids": [o["id"] for o in found],
-                "assets": {
-                    "Organization": {
-                        str(o["id"]): self._organization_view(o, names=False) for o in found
-                    }
-                },
-            }
-        return 200, [self._organization_view(o, names=False) for o in found]
+        return self._search(req, "Organization")
 
     def _r_organizations_update(self, req: _Req, org_id: str) -> tuple[int, Any]:
         org = self._organization(int(org_id))
@@ -2237,25 +2267,7 @@ class ZammadStandin:
         return 200, self._ticket_view(self._tickets[int(ticket_id)], names=req.expand)
 
     def _r_tickets_search(self, req: _Req) -> tuple[int, Any]:
-        predicates = self._parse_query(req.arg("query") or "", self._ticket_field)
-        found = [
-            t
-            for t in self._tickets.values()
-            if all(p(self._ticket_view(t, names=True)) for p in predicates)
-        ]
-        found = _sort(found, req.arg("sort_by") or "updated_at", req.arg("order_by") or "desc")
-        total = len(found)
-        found = _page(found, req, default=50, maximum=200)
-        if req.expand:
-            return 200, [self._ticket_view(t, names=True) for t in found]
-        result: dict[str, Any] = {
-            "tickets": [t["id"] for t in found],
-            "tickets_count": len(found),
-            "assets": self._ticket_assets(found),
-        }
-        if req.arg("with_total_count") == "true":
-            result["total_count"] = total
-        return 200, result
+        return self._search(req, "Ticket")
 
     def _ticket_assets(self, tickets: list[dict[str, Any]]) -> dict[str, Any]:
         assets: dict[str, dict[str, Any]] = {"Ticket": {}, "User": {}, "Organization": {}}
@@ -2544,6 +2556,281 @@ class ZammadStandin:
         return 200, copy.deepcopy(trigger)
 
     # ------------------------------------------------------------------ search
+    #
+    # GET or POST /tickets/search and /organizations/search (config/routes/ticket.rb,
+    # config/routes/organization.rb) run model_search_render
+    # (app/controllers/application_controller/renders_models.rb): CanSearch#search
+    # (app/models/concerns/can_search.rb) with query, condition, sort_by and order_by, 50 per
+    # page and at most 200.
+
+    def _search(self, req: _Req, model: str) -> tuple[int, Any]:
+        if model == "Ticket":
+            records = list(self._tickets.values())
+            default = (["updated_at"], ["desc"])  # CanSearch.search_default_sort_by/_order_by
+        else:
+            records = list(self._organizations.values())
+            default = (["active", "updated_at"], ["desc", "desc"])  # organization/search.rb
+        order = self._sort_order(req, model, default)
+        query = req.param("query") or req.param("term")
+        # search_build_params: `params[:query]&.delete('*')`
+        query = query.replace("*", "") if isinstance(query, str) else ""
+        condition = req.param("condition")
+        # Elasticsearch only when it is configured and there is a query; else SQL.
+        if self.search_index and query.strip():
+            found = self._search_index(model, records, query, condition)
+        else:
+            found = self._search_sql(model, records, query, condition)
+        found = _order(found, order)
+        total = len(found)
+        found = _page(found, req, default=50, maximum=200)
+        if model == "Ticket":
+            view: Callable[..., dict[str, Any]] = self._ticket_view
+            assets = self._ticket_assets
+        else:
+            view = self._organization_view
+            assets = self._organization_assets
+        if req.flag("only_total_count"):
+            return 200, {"total_count": total}
+        if req.flag("full"):
+            return 200, {
+                "record_ids": [r["id"] for r in found],
+                "assets": assets(found),
+                "total_count": total,
+            }
+        # 6.x answers a plain array, with names (expand) or ids only; the 2022 tickets
+        # controller answered {tickets, tickets_count, assets} without expand.
+        return 200, [view(r, names=req.flag("expand")) for r in found]
+
+    def _sort_order(
+        self, req: _Req, model: str, default: tuple[list[str], list[str]]
+    ) -> list[tuple[str, bool]]:
+        """(column, descending) pairs as SqlHelper (lib/sql_helper.rb) builds ORDER BY:
+        sort_by and order_by are lists or comma-separated; an unknown column or an order other
+        than asc/desc raises (HTTP 500, handles_errors.rb); pairs go by position, so a column
+        without an order is not sorted by."""
+        sort_by = _param_list(req.param("sort_by"))
+        order_by = _param_list(req.param("order_by"))
+        columns = self._columns(model)
+        for name in sort_by:
+            if name not in columns:
+                raise ApiError(500, f"Found invalid column '{name}' for sorting.")
+        for value in order_by:
+            if value.lower() not in ("asc", "desc"):
+                raise ApiError(
+                    500, f"Found invalid order by value {value}. Please use 'asc' or 'desc'."
+                )
+        orders = [o.lower() for o in order_by] or default[1]
+        pairs = zip(sort_by or default[0], orders, strict=False)
+        return [(column, order == "desc") for column, order in pairs] or [("updated_at", True)]
+
+    def _columns(self, model: str) -> frozenset[str]:
+        builtin = {
+            "Ticket": TICKET_COLUMNS,
+            "Organization": ORGANIZATION_COLUMNS,
+            "User": USER_COLUMNS,
+        }[model]
+        return frozenset(builtin) | frozenset(self._executed(model))
+
+    def _organization_assets(self, orgs: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "Organization": {str(o["id"]): self._organization_view(o, names=False) for o in orgs}
+        }
+
+    def _search_index(
+        self, model: str, records: list[dict[str, Any]], query: str, condition: object
+    ) -> list[dict[str, Any]]:
+        """With Elasticsearch (search_by_index, lib/search_index_backend.rb) the query goes to
+        its query_string as it is. When Elasticsearch answers an error, as for a query its
+        parser refuses, Zammad logs it and goes on with no hits: 200 and []. The condition is
+        added to the query (Selector::SearchIndex); here it is evaluated like the SQL one."""
+        if model == "Ticket":
+            field_of, view = self._ticket_field, self._ticket_view
+        else:
+            field_of, view = self._organization_field, self._organization_view
+        try:
+            predicates = self._parse_query(query, field_of)
+        except _QuerySyntaxError as exc:
+            log.warning("zammad stand-in: Elasticsearch refuses %r (%s): no hits", query, exc)
+            return []
+        match = self._selector(model, condition)
+        return [r for r in records if match(r) and all(p(view(r, names=True)) for p in predicates)]
+
+    def _search_sql(
+        self, model: str, records: list[dict[str, Any]], query: str, condition: object
+    ) -> list[dict[str, Any]]:
+        """Without Elasticsearch, or without a query (search_sql, can_search.rb): the condition
+        through the selector (lib/selector/sql.rb), and a query, if any, as a
+        case-insensitive LIKE '%query%' with no field syntax. Tickets: title and number, and
+        through an INNER JOIN the articles' body, from, to and subject
+        (app/models/ticket/search.rb), so a ticket without articles is never found by text.
+        Organisations: their string columns (CanSearch's search_sql_query_extension)."""
+        match = self._selector(model, condition)
+        found = [r for r in records if match(r)]
+        if not query.strip():  # `return if params[:query].blank?`
+            return found
+        needle = query.lower()
+        return [r for r in found if any(needle in t.lower() for t in self._like_texts(model, r))]
+
+    def _like_texts(self, model: str, record: Mapping[str, Any]) -> list[str]:
+        if model == "Ticket":
+            articles = [self._articles[a] for a in self._ticket_articles.get(record["id"], [])]
+            row = (record["title"], record["number"])
+            return [
+                str(value)
+                for article in articles  # one row per article, none without
+                for value in (*row, article["body"], article["from"], article["to"],
+                              article["subject"])
+                if value is not None
+            ]  # fmt: skip
+        custom = self._executed("Organization")
+        names = ["name", "domain", "note"]
+        names += [n for n, a in custom.items() if a["data_type"] in ("input", "select")]
+        return [record[n] for n in names if isinstance(record.get(n), str)]
+
+    # The selector (lib/selector/sql.rb, Selector::Base in lib/selector/base.rb) as the SQL
+    # search uses it: `condition` is {name: {operator, value}} or a block
+    # {operator: AND|OR|NOT, conditions: [...]}, names "<table>.<column>".
+
+    def _selector(self, model: str, condition: object) -> Callable[[Mapping[str, Any]], bool]:
+        everything: Callable[[Mapping[str, Any]], bool] = lambda record: True  # noqa: E731
+        if condition is None or condition == "":
+            return everything  # search_build_params: `params[:condition] ||= {}`
+        if not isinstance(condition, dict):
+            raise ApiError(500, f"undefined method `deep_symbolize_keys' for {condition!r}")
+        try:
+            match = self._selector_block(model, _migrate_selector(condition))
+        except _InvalidCondition as exc:
+            # Selector::Sql#get rescues it, logs and returns nil; search_sql_base then runs
+            # `joins(nil).where(nil)`: the condition is dropped and every record matches.
+            log.warning("zammad stand-in: Selector::Sql.get->InvalidCondition: %s", exc)
+            return everything
+        return match or everything
+
+    def _selector_block(
+        self, model: str, block: Mapping[str, Any]
+    ) -> Callable[[Mapping[str, Any]], bool] | None:
+        """A block or a condition; None when it adds nothing to the WHERE clause."""
+        if "conditions" not in block:
+            return self._selector_condition(model, block)
+        conditions = block["conditions"]
+        if not isinstance(conditions, list):
+            raise ApiError(500, "conditions must be a list")
+        if not all(isinstance(c, dict) for c in conditions):
+            raise ApiError(500, "a condition must be an object")
+        subs = [self._selector_block(model, c) for c in conditions]
+        parts = [s for s in subs if s is not None]  # run_block: compact; none: nothing
+        if not parts:
+            return None
+        operator = block.get("operator")
+        if operator == "NOT":
+            return lambda r: not all(p(r) for p in parts)
+        if operator == "OR":
+            return lambda r: any(p(r) for p in parts)
+        if operator == "AND" or len(parts) == 1:
+            return lambda r: all(p(r) for p in parts)
+        raise ApiError(422, f"PG::SyntaxError: syntax error at or near {operator!r}")
+
+    def _selector_condition(
+        self, model: str, condition: Mapping[str, Any]
+    ) -> Callable[[Mapping[str, Any]], bool] | None:
+        """Selector::Sql#condition_sql for the operators the stand-in models."""
+        if not condition:
+            raise _InvalidCondition("No block condition")
+        name = condition.get("name")
+        if not name:
+            raise _InvalidCondition(f"No block condition name {condition!r}")
+        table, _, rest = str(name).partition(".")
+        column = rest.split(".")[0]
+        if not table or not column:
+            return None  # `return if !attribute_name`
+        row_of, columns, inner = self._selector_table(model, table, column)
+        operator = condition.get("operator")
+        if not operator or operator not in SELECTOR_OPERATORS:  # validate_operator!
+            raise ApiError(500, f"Invalid condition, operator '{operator}' is invalid")
+        _validate_pre_condition(condition)
+        if column not in columns:  # the database refuses the SQL: StatementInvalid
+            raise ApiError(422, f"PG::UndefinedColumn: column {table}.{column} does not exist")
+        test = self._selector_test(operator, condition, column)
+
+        def match(record: Mapping[str, Any]) -> bool:
+            row = row_of(record)
+            if row is None and inner:  # INNER JOIN: no row, no record
+                return False
+            return test(None if row is None else row.get(column))
+
+        return match
+
+    def _selector_table(
+        self, model: str, table: str, column: str
+    ) -> tuple[Callable[[Mapping[str, Any]], Mapping[str, Any] | None], frozenset[str], bool]:
+        """The row a condition reads, its columns, and whether its join is INNER."""
+        own = "ticket" if model == "Ticket" else "organization"
+        if table == own:
+            return (lambda record: record), self._columns(model), True
+        if model == "Ticket" and table == "organization":  # LEFT JOIN organizations
+            return (
+                lambda t: self._organizations.get(t["organization_id"]),
+                self._columns("Organization"),
+                False,
+            )
+        if model == "Ticket" and table in ("customer", "owner"):  # INNER JOIN users
+            return (
+                lambda t: self._users.get(t[f"{table}_id"]),
+                self._columns("User"),
+                True,
+            )
+        if model == "Ticket" and table == "ticket_state":  # INNER JOIN ticket_states
+            return (
+                lambda t: self._states.get(t["state_id"]),
+                frozenset(next(iter(self._states.values()))),
+                True,
+            )
+        if table in ("article", "execution_time", "ticket_owner", "ticket_customer", "ticket"):
+            raise _unprocessable(f"stand-in: conditions on {table}.{column} are not modelled")
+        raise ApiError(500, f"invalid selector {table}, {column}")
+
+    def _selector_test(
+        self, operator: str, condition: Mapping[str, Any], column: str
+    ) -> Callable[[Any], bool]:
+        pre_condition = condition.get("pre_condition")
+        value = condition.get("value")
+        if str(pre_condition).startswith("current_user.") and pre_condition != "current_user.id":
+            raise _unprocessable(f"stand-in: pre_condition {pre_condition!r} is not modelled")
+        if operator in ("is", "is not") and pre_condition in ("not_set", "current_user.id"):
+            if pre_condition == "current_user.id":
+                wanted: list[Any] = [self.integration_user_id]
+            else:  # user columns count the system user (id 1) as not set
+                user_column = re.match(r"^(created_by|updated_by|owner|customer|user)_id", column)
+                wanted = [None, 1] if user_column else [None]
+            if operator == "is":
+                return lambda v: any(_sql_equal(v, w) for w in wanted)
+            if pre_condition == "current_user.id":  # `IS NULL OR NOT IN (?)`
+                return lambda v: v is None or not _sql_equal(v, wanted[0])
+            return lambda v: v is not None and not any(_sql_equal(v, w) for w in wanted)
+        if operator in ("is", "is not"):
+            if value is None:  # `IS NULL` / `IS NOT NULL`
+                return (lambda v: v is None) if operator == "is" else (lambda v: v is not None)
+            values = _as_list(value)
+            with_null = "" in values  # `IN (?) OR IS NULL` / `IS NOT NULL AND NOT IN (?)`
+            if operator == "is":
+                return lambda v: (v is None and with_null) or _sql_in(v, values)
+            if with_null:
+                return lambda v: v is not None and not _sql_in(v, values)
+            return lambda v: v is None or not _sql_in(v, values)
+        if operator in ("is any of", "is none of"):
+            values = _as_list(value) or [""]
+            if operator == "is any of":
+                return lambda v: _sql_in(v, values)
+            return lambda v: v is not None and not _sql_in(v, values)
+        if operator in ("after (absolute)", "before (absolute)"):
+            sign = 1 if operator == "after (absolute)" else -1  # `>= ?` / `<= ?`
+            return lambda v: (found := _sql_compare(v, value)) is not None and found * sign >= 0
+        if operator in ("contains", "contains not"):  # ILIKE '%value%'
+            needle = str(value).lower()
+            if operator == "contains":
+                return lambda v: v is not None and needle in str(v).lower()
+            return lambda v: v is None or needle not in str(v).lower()
+        raise _unprocessable(f"stand-in: selector operator {operator!r} is not modelled")
 
     def _ticket_field(self, view: Mapping[str, Any], name: str) -> Any:
         if name == "tags":
@@ -2567,21 +2854,33 @@ class ZammadStandin:
     def _parse_query(
         self, query: str, field_of: Callable[[Mapping[str, Any], str], Any]
     ) -> list[Callable[[Mapping[str, Any]], bool]]:
-        """A small subset of Zammad's (Elasticsearch) query syntax: ``*``, free text,
-        ``field:value`` (``*`` wildcards), ``field:>=value`` (also > < <=), and
-        ``field:[a TO b]``, joined by spaces or AND. Dates compare as dates."""
+        """Elasticsearch's query_string, the subset the stand-in evaluates: terms and phrases,
+        ``field:value`` (``?`` wildcards), ``field:>=value`` (also > < <=) and
+        ``field:[a TO b]``, joined by spaces or AND (search_by_index: default_operator AND);
+        values may be quoted or escaped with ``\\``. What the parser refuses raises
+        _QuerySyntaxError; valid syntax beyond the subset is a 422 of the stand-in."""
         predicates: list[Callable[[Mapping[str, Any]], bool]] = []
-        for token in _QUERY_TOKEN.findall(query.strip()):
-            if token in ("AND", "&&", "*"):
-                continue
-            if token in ("OR", "||", "NOT") or token.startswith(("(", "-", "!")):
-                raise _unprocessable(f"stand-in: query operator {token!r} is not supported")
-            term = _QUERY_TERM.match(token)
-            if term is None:
-                predicates.append(_free_text(token.strip('"'), field_of))
-                continue
-            name, op, value = term.group("field"), term.group("op"), term.group("value")
-            predicates.append(_field_predicate(name, op, value.strip('"'), field_of))
+        for name, kind, text in _query_clauses(query):
+            if kind == "operator":
+                if text in ("AND", "&&"):
+                    continue
+                raise _unprocessable(f"stand-in: query operator {text!r} is not supported")
+            if kind in ("group", "regex") or text.startswith(("{", "+", "-", "!")):
+                raise _unprocessable(f"stand-in: query syntax {text!r} is not supported")
+            if kind == "phrase":
+                value, op = _unescape(text[1:-1]), None
+            elif kind == "range":
+                value, op = text, None
+            else:
+                value = _unescape(text)
+                op = next((o for o in RANGE_OPERATORS if name and value.startswith(o)), None)
+                value = value[len(op) :] if op else value
+                if op and not value:
+                    raise _unprocessable(f"stand-in: query syntax {text!r} is not supported")
+            if name is None:
+                predicates.append(_free_text(value, field_of))
+            else:
+                predicates.append(_field_predicate(name, op, value, field_of))
         return predicates
 
 
@@ -2728,24 +3027,227 @@ def _compare(actual: object, op: str, expected: str) -> bool:
     }[op]
 
 
-def _sort(records: list[dict[str, Any]], sort_by: str, order_by: str) -> list[dict[str, Any]]:
-    present = [r for r in records if r.get(sort_by) is not None]
-    missing = [r for r in records if r.get(sort_by) is None]
-    present.sort(key=lambda r: (r[sort_by], r["id"]), reverse=order_by.lower() == "desc")
-    return present + missing
+def _order(records: list[dict[str, Any]], order: list[tuple[str, bool]]) -> list[dict[str, Any]]:
+    """ORDER BY (column, descending) pairs, NULLs last ascending and first descending (as
+    PostgreSQL sorts them). SQL leaves the order of ties open; here ties come in descending id,
+    so a caller that needs one order has to ask for it (e.g. ``sort_by=updated_at,id``)."""
+    result = sorted(records, key=lambda r: r["id"], reverse=True)
+    for column, descending in reversed(order):
+        result.sort(key=lambda r: _sort_key(r.get(column)), reverse=descending)
+    return result
 
 
-def _page(records: list[Any], req: _Req, *, default: int, maximum: int) -> list[Any]:
-    """Zammad's pagination: page counts from 1, per_page capped at the server's maximum."""
+def _sort_key(value: object) -> tuple[Any, ...]:
+    if value is None:
+        return (1,)
+    moment = _parse_time(value)
+    if moment is not None:
+        return (0, 1, moment)
+    if isinstance(value, bool | int | float):
+        return (0, 0, value)
+    return (0, 2, str(value))
+
+
+def _param_list(value: object) -> list[str]:
+    """SqlHelper#get_param_key: a comma-separated string or a list; blank is none."""
+    if value is None or value == "" or value == []:
+        return []
+    if isinstance(value, str):
+        return re.split(r"\s*,\s*", value.strip())
+    return [str(v) for v in _as_list(value)]
+
+
+def _page(records: list[Any], req: _Req, *, default: int, maximum: int = 1000) -> list[Any]:
+    """Zammad's pagination (CanPaginate::Pagination): page counts from 1, per_page (from the
+    query string or a JSON body) capped silently at the endpoint's maximum."""
 
     def number(name: str, fallback: int) -> int:
-        text = req.arg(name) or ""
+        text = str(req.param(name) or "")
         return int(text) if text.isdigit() and int(text) > 0 else fallback
 
     page = number("page", 1)
     per_page = min(number("per_page", default), maximum)
     start = (page - 1) * per_page
     return records[start : start + per_page]
+
+
+def _migrate_selector(value: object) -> dict[str, Any]:
+    """Selector::Base.migrate_selector: a flat {name: {operator, value}} hash becomes an AND
+    block; a block stays as it is."""
+    if not isinstance(value, dict):
+        raise ApiError(500, f"undefined method `deep_symbolize_keys' for {value!r}")
+    if "conditions" in value:
+        return value
+    conditions = []
+    for name, rule in value.items():
+        if not isinstance(rule, dict):
+            raise ApiError(500, f"no implicit conversion of {type(rule).__name__} into Hash")
+        conditions.append({"name": name, **rule})
+    return {"operator": "AND", "conditions": conditions}
+
+
+def _blank(value: object) -> bool:
+    """Ruby's ``blank?``."""
+    if isinstance(value, str):
+        return not value.strip()
+    return value is None or value is False or (isinstance(value, list | dict) and not value)
+
+
+def _validate_pre_condition(condition: Mapping[str, Any]) -> None:
+    """validate_pre_condition_blank! and validate_pre_condition_values! (lib/selector/sql.rb):
+    a condition without a value (or with an empty list, or a blank `contains` value) needs a
+    pre_condition other than "specific"; a pre_condition must be a known kind."""
+    operator = condition["operator"]
+    value = condition.get("value")
+    pre_condition = condition.get("pre_condition")
+    exempt = {"has changed", "has reached", "has reached warning", "is any of", "is none of",
+              "is set", "not set"}  # fmt: skip
+    valueless = (
+        (operator != "today" and "value" not in condition)
+        or (isinstance(value, list) and not value)
+        or (operator.startswith("contains") and _blank(value))
+    )
+    unspecific = _blank(pre_condition) or pre_condition == "specific"
+    if operator not in exempt and valueless and unspecific:
+        raise _InvalidCondition(f"Invalid condition pre_condition {condition!r}")
+    if operator in ("has changed", "has reached", "has reached warning") or _blank(pre_condition):
+        return
+    if not str(pre_condition).startswith(("not_set", "current_user.", "specific")):
+        raise _InvalidCondition(f"Invalid condition pre_condition not set {condition!r}")
+
+
+def _sql_compare(actual: object, bound: object) -> int | None:
+    """-1, 0 or 1 as the database compares a column with a bound value; None for NULL or a
+    value the column's type cannot take."""
+    if actual is None or bound is None:
+        return None
+    left: Any
+    right: Any
+    actual_time = _parse_time(actual)
+    if actual_time is not None:
+        left, right = actual_time, _parse_time(bound)
+    elif isinstance(actual, bool):
+        left, right = actual, _condition_text(bound).lower() in ("true", "t", "1")
+    elif isinstance(actual, int | float):
+        try:
+            left, right = actual, float(str(bound))
+        except ValueError:
+            return None
+    else:
+        left, right = str(actual), str(bound)
+    if right is None:
+        return None
+    return (left > right) - (left < right)
+
+
+def _sql_equal(actual: object, wanted: object) -> bool:
+    if actual is None or wanted is None:
+        return actual is None and wanted is None
+    return _sql_compare(actual, wanted) == 0
+
+
+def _sql_in(actual: object, values: list[Any]) -> bool:
+    """``column IN (values)``: NULL is in nothing."""
+    return actual is not None and any(_sql_equal(actual, v) for v in values if v is not None)
+
+
+# Elasticsearch's query_string parser (Lucene's classic syntax), as far as the stand-in
+# needs to know what it refuses.
+_QUERY_SPECIAL = frozenset('"/():[]{}')
+_QUERY_CLOSERS = {'"': '"', "/": "/", "[": "]}", "{": "]}"}
+_QUERY_KINDS = {'"': "phrase", "/": "regex", "[": "range", "{": "range"}
+
+
+def _query_tokens(query: str) -> list[tuple[str, str]]:
+    """(kind, text) tokens: word, phrase ("…"), regex (/…/), range ([… TO …]), lparen,
+    rparen, colon. Raises _QuerySyntaxError for an unclosed phrase, regex or range, a stray
+    closing bracket and a trailing backslash."""
+    tokens: list[tuple[str, str]] = []
+    i, n = 0, len(query)
+    while i < n:
+        char = query[i]
+        if char.isspace():
+            i += 1
+        elif char in _QUERY_CLOSERS:
+            end = _closing(query, i + 1, _QUERY_CLOSERS[char], escapes=char in '"/')
+            if end < 0:
+                raise _QuerySyntaxError(f"unclosed {char} at {i}")
+            tokens.append((_QUERY_KINDS[char], query[i : end + 1]))
+            i = end + 1
+        elif char in "]}":
+            raise _QuerySyntaxError(f"unexpected {char} at {i}")
+        elif char in "():":
+            tokens.append(({"(": "lparen", ")": "rparen", ":": "colon"}[char], char))
+            i += 1
+        else:
+            start = i
+            while i < n and not query[i].isspace() and query[i] not in _QUERY_SPECIAL:
+                if query[i] == "\\":
+                    if i + 1 >= n:
+                        raise _QuerySyntaxError("a trailing backslash")
+                    i += 1
+                i += 1
+            tokens.append(("word", query[start:i]))
+    return tokens
+
+
+def _closing(text: str, start: int, closers: str, *, escapes: bool) -> int:
+    i = start
+    while i < len(text):
+        if escapes and text[i] == "\\":
+            i += 2
+            continue
+        if text[i] in closers:
+            return i
+        i += 1
+    return -1
+
+
+def _query_clauses(query: str) -> list[tuple[str | None, str, str]]:
+    """(field or None, kind, text) clauses; kind "operator" for AND OR NOT && ||, "group" for
+    an opening parenthesis. A ':' must follow a field name and be followed by a value: `a:`,
+    `:b` and `a:b:c` (an unescaped ':' in a value, such as a time) raise _QuerySyntaxError,
+    as do unbalanced parentheses and an operator at either end."""
+    tokens = _query_tokens(query)
+    clauses: list[tuple[str | None, str, str]] = []
+    depth = 0
+    i = 0
+    while i < len(tokens):
+        kind, text = tokens[i]
+        i += 1
+        if kind == "rparen":
+            depth -= 1
+            if depth < 0:
+                raise _QuerySyntaxError("unbalanced )")
+            continue
+        if kind == "colon":
+            raise _QuerySyntaxError("':' without a field name before it")
+        if kind == "word" and text in ("AND", "OR", "NOT", "&&", "||"):
+            clauses.append((None, "operator", text))
+            continue
+        name = None
+        if kind == "word" and i < len(tokens) and tokens[i][0] == "colon":
+            name = _unescape(text)
+            i += 1
+            if i >= len(tokens) or tokens[i][0] in ("colon", "rparen"):
+                raise _QuerySyntaxError(f"nothing after {text}:")
+            kind, text = tokens[i]
+            i += 1
+        if kind == "lparen":
+            depth += 1
+            clauses.append((name, "group", text))
+            continue
+        clauses.append((name, kind, text))
+    if depth:
+        raise _QuerySyntaxError("unbalanced (")
+    first, last = (clauses[0], clauses[-1]) if clauses else ((None, "", ""), (None, "", ""))
+    if (first[1] == "operator" and first[2] != "NOT") or last[1] == "operator":
+        raise _QuerySyntaxError("an operator without an operand")
+    return clauses
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)
 
 
 def _json_reply(status: int, value: Any, headers: list[tuple[str, str]] | None = None) -> _Reply:
