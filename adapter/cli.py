@@ -79,6 +79,7 @@ def main(ctx: click.Context) -> None:
 @pass_context
 def check(ctx: Context) -> None:
     """Validate the settings and every mapping file; errors name file, line and field."""
+    from connectors.zammad.setup import installed_warnings
     from mappings.check import check_all
 
     problems = 0
@@ -95,6 +96,9 @@ def check(ctx: Context) -> None:
                 click.echo(f"error: {error}", err=True)
         else:
             click.echo(f"ok: {name}")
+    # With a Zammad configured: what is installed there, e.g. a default that flags everyone.
+    for warning in installed_warnings(settings):
+        click.echo(f"warning: {warning}", err=True)
     if problems:
         raise click.ClickException(f"{problems} error(s)")
 

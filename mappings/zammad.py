@@ -7,6 +7,7 @@ mapping may name any of them. The mapping file's schema is strict.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -286,6 +287,11 @@ class Rule:
             or (s.organization and _has(self.organization, s.organization.attributes))
         )
 
+    def holds_for(self, record: str, name: str, value: Scalar) -> bool:
+        """Whether this rule's condition on attribute `name` of a `record` ("ticket", "user"
+        or "organization") holds for `value`."""
+        return _has(getattr(self, record), {name: value})
+
 
 def _has(wanted: Values, attributes: Mapping[str, Scalar]) -> bool:
     return any(
@@ -358,9 +364,55 @@ class RuleSchema(_Strict):
         return Rule(**{k: v if isinstance(v, dict) else frozenset(v) for k, v in data.items()})
 
 
+# Names Zammad's object manager refuses (`check_name` in Zammad's
+# app/models/object_manager/attribute.rb): the union over the versions we support, so that a
+# mapping that passes here passes on each. 6.x RESERVED_NAMES, plus `preferences` and `data`
+# (added in 7.x), plus `article` for tickets only (RESERVED_NAMES_PER_MODEL).
+RESERVED_ATTRIBUTE_NAMES = frozenset({
+    "destroy", "true", "false", "integer", "select", "drop", "create", "alter", "index", "table",
+    "varchar", "blob", "date", "datetime", "timestamp", "url", "icon", "initials", "avatar",
+    "permission", "validate", "subscribe", "unsubscribe", "translate", "search", "_type", "_doc",
+    "_id", "id", "action", "scope", "constructor", "preferences", "data",
+})  # fmt: skip
+RESERVED_ATTRIBUTE_NAMES_PER_OBJECT = {"Ticket": frozenset({"article"})}
+
+
+def attribute_name_problem(name: str, object_name: str) -> str | None:
+    """Why Zammad would refuse `name` as an attribute of `object_name`; None: it would not."""
+    if not re.fullmatch(r"[a-z0-9_]+", name) or not re.search(r"[a-z]", name):
+        return (
+            "Zammad attribute names are lower_snake_case: lowercase letters, digits and _, "
+            "at least one letter"
+        )
+    if re.search(r".+?_(id|ids)$", name):  # Zammad's own pattern: `_id` alone is reserved
+        return "Zammad refuses attribute names ending in _id or _ids"
+    if name in RESERVED_ATTRIBUTE_NAMES | RESERVED_ATTRIBUTE_NAMES_PER_OBJECT.get(
+        object_name, frozenset()
+    ):
+        return f"{name!r} is a reserved word in Zammad ({object_name} attributes)"
+    return None
+
+
+class AttributeName(validate.Validator):
+    """A custom attribute name of `object_name` that Zammad accepts."""
+
+    def __init__(self, object_name: str) -> None:
+        self.object_name = object_name
+
+    def __call__(self, value: str) -> str:
+        problem = attribute_name_problem(value, self.object_name)
+        if problem:
+            raise ValidationError(problem)
+        return value
+
+
+def _attribute(object_name: str) -> fields.String:
+    return fields.String(load_default=None, allow_none=True, validate=AttributeName(object_name))
+
+
 class CustomerNumberSchema(_Strict):
-    organization_attribute = fields.String(load_default=None, allow_none=True)
-    user_attribute = fields.String(load_default=None, allow_none=True)
+    organization_attribute = _attribute("Organization")
+    user_attribute = _attribute("User")
 
     @validates_schema
     def one(self, data: dict[str, Any], **_: Any) -> None:
@@ -369,14 +421,14 @@ class CustomerNumberSchema(_Strict):
 
 
 class ProjectServicesSchema(_Strict):
-    ticket_attribute = fields.String(load_default=None, allow_none=True)
+    ticket_attribute = _attribute("Ticket")
     tags = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
 
 
 class RemoteSessionsSchema(_Strict):
     article_types = _names
     time_accounting_type_ids = fields.List(fields.Integer(), load_default=list)
-    ticket_attribute = fields.String(load_default=None, allow_none=True)
+    ticket_attribute = _attribute("Ticket")
     tags = _names
 
 
@@ -403,22 +455,19 @@ TICKET_FIELDS = (
     "billable_time",
 )
 ORGANIZATION_FIELDS = ("customer_number", "plan", "valid_until")
-ATTRIBUTE_NAME = validate.Regexp(
-    r"^[a-z0-9_]*[a-z][a-z0-9_]*$", error="Zammad attribute names are lower_snake_case"
-)
 
 
-def _attribute_map(keys: tuple[str, ...]) -> fields.Dict:
+def _attribute_map(keys: tuple[str, ...], object_name: str) -> fields.Dict:
     return fields.Dict(
         keys=fields.String(validate=validate.OneOf(keys)),
-        values=fields.String(validate=ATTRIBUTE_NAME),
+        values=fields.String(validate=AttributeName(object_name)),
         required=True,
     )
 
 
 class WriteBackSchema(_Strict):
-    ticket = _attribute_map(TICKET_FIELDS)
-    organization = _attribute_map(ORGANIZATION_FIELDS)
+    ticket = _attribute_map(TICKET_FIELDS, "Ticket")
+    organization = _attribute_map(ORGANIZATION_FIELDS, "Organization")
     tags = fields.Dict(
         keys=fields.String(validate=validate.OneOf(("billable", *FLAG_CODES, *WARNING_CODES))),
         values=fields.String(validate=validate.Length(min=1)),

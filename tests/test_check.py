@@ -1,10 +1,15 @@
 """`entitlements check`: broken files are reported with file, line, field and what is wrong."""
 
+import socket
+
 import pytest
 from click.testing import CliRunner
 
 from adapter.cli import main
+from connectors.zammad.standin import ApiError as StandinError
+from connectors.zammad.standin import ZammadStandin
 from mappings.plans import shipped_path
+from mappings.zammad import attribute_name_problem
 
 SHIPPED = shipped_path().read_text(encoding="utf-8")
 
@@ -207,6 +212,49 @@ ZAMMAD = (
             "remote_sessions.time_accounting_type_ids.0",
             "Not a valid integer",
         ),
+        # Names Zammad's check_name refuses (app/models/object_manager/attribute.rb)
+        (
+            "    billable: entitlement_billable",
+            "    billable: entitlement_billable_id",
+            "entitlement_billable_id",
+            "write_back.ticket.billable",
+            "Zammad refuses attribute names ending in _id or _ids",
+        ),
+        (
+            "    plan: support_plan",
+            "    plan: date",
+            "plan: date",
+            "write_back.organization.plan",
+            "'date' is a reserved word in Zammad",
+        ),
+        (
+            "  organization_attribute: customer_number",
+            "  organization_attribute: customer_ids",
+            "customer_ids",
+            "customer_number.organization_attribute",
+            "ending in _id or _ids",
+        ),
+        (
+            "  ticket_attribute: entitlement_service",
+            "  ticket_attribute: article",
+            "ticket_attribute: article",
+            "project_services.ticket_attribute",
+            "'article' is a reserved word in Zammad (Ticket attributes)",
+        ),
+        (
+            "  ticket_attribute: entitlement_remote_sessions",
+            "  ticket_attribute: action",
+            "ticket_attribute: action",
+            "remote_sessions.ticket_attribute",
+            "'action' is a reserved word",
+        ),
+        (
+            "    reasons: entitlement_reasons",
+            "    reasons: preferences",  # reserved from Zammad 7 on
+            "reasons: preferences",
+            "write_back.ticket.reasons",
+            "'preferences' is a reserved word",
+        ),
     ],
 )
 def test_broken_zammad_mapping_names_file_line_and_field(
@@ -221,3 +269,93 @@ def test_broken_zammad_mapping_names_file_line_and_field(
     expected = f"{tmp_path / 'zammad.yaml'}:{line_of(text, anchor)}: {field}: "
     assert any(expected in ln and message in ln for ln in result.output.splitlines()), result.output
     assert "ok: " in result.output and "plans.yaml" in result.output  # the shipped one, unchanged
+
+
+def test_article_is_a_reserved_attribute_name_for_tickets_only(tmp_path, monkeypatch):
+    # RESERVED_NAMES_PER_MODEL in app/models/object_manager/attribute.rb
+    text = ZAMMAD.replace("  user_attribute: null", "  user_attribute: article", 1)
+    (tmp_path / "zammad.yaml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv("ENTITLEMENTS_MAPPINGS_DIR", str(tmp_path))
+    result = CliRunner().invoke(main, ["check"])
+    assert result.exit_code == 0, result.output
+    assert f"ok: {tmp_path / 'zammad.yaml'}" in result.output
+
+
+NAMES = [
+    "contract_id", "contract_ids", "_id", "_ids", "id", "ids", "x_id_y", "date", "datetime",
+    "url", "action", "scope", "constructor", "article", "search", "index", "Plan", "4711",
+    "a b", "entitlement_plan", "plan_2", "valid_until", "data", "preferences",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("object_name", ["Ticket", "User", "Organization"])
+def test_check_refuses_every_name_the_zammad_standin_refuses(object_name):
+    with ZammadStandin(time_scale=0.01) as zammad:
+        for name in NAMES:
+            try:
+                zammad.add_object_attribute(object_name, name)
+            except StandinError as refused:
+                if "already exists" not in str(refused):  # a built-in column, not the name
+                    assert attribute_name_problem(name, object_name), (name, str(refused))
+            else:
+                # Accepted by 6.x. Refused here as well: names reserved from 7.x on, and
+                # capitals, which Zammad lowercases (the adapter would write another name).
+                problem = attribute_name_problem(name, object_name)
+                expected = name in {"data", "preferences"} or name != name.lower()
+                assert (problem is not None) == expected, (name, problem)
+
+
+def zammad_env(monkeypatch, zammad):
+    monkeypatch.delenv("ENTITLEMENTS_MAPPINGS_DIR", raising=False)
+    monkeypatch.setenv("ENTITLEMENTS_ZAMMAD_URL", zammad.url)
+    monkeypatch.setenv("ENTITLEMENTS_ZAMMAD_TOKEN", zammad.token)
+
+
+def test_check_warns_when_zammads_default_makes_every_user_untrained(monkeypatch):
+    # A boolean's default goes into every existing row (migration_execute in
+    # app/models/object_manager/attribute.rb) and every new one (.../attribute/set_defaults.rb).
+    with ZammadStandin(time_scale=0.01) as zammad:
+        option = {"default": False, "options": {"true": "yes", "false": "no"}}
+        zammad.add_object_attribute("User", "entitlement_trained", "boolean", option)
+        zammad_env(monkeypatch, zammad)
+        result = CliRunner().invoke(main, ["check"])
+    assert result.exit_code == 0, result.output
+    [warning] = [ln for ln in result.output.splitlines() if ln.startswith("warning: ")]
+    assert "Zammad's User attribute entitlement_trained has the default false" in warning
+    assert "every existing and new user" in warning
+    assert "rule `untrained`" in warning and "requester_not_entitled" in warning
+    assert "data_option.default null" in warning  # the fix
+    assert "User.where(entitlement_trained: false).update_all(entitlement_trained: nil)" in warning
+
+
+def test_check_warns_about_a_default_that_puts_every_ticket_in_a_category(monkeypatch):
+    with ZammadStandin(time_scale=0.01) as zammad:
+        option = {"default": "ui_building", "options": {"ui_building": "UI"}}
+        zammad.add_object_attribute("Ticket", "entitlement_category", "select", option)
+        zammad_env(monkeypatch, zammad)
+        result = CliRunner().invoke(main, ["check"])
+    [warning] = [ln for ln in result.output.splitlines() if ln.startswith("warning: ")]
+    assert "every new ticket gets it" in warning  # a string column: new tickets only
+    assert "`categories.ui_building`" in warning and "update_all" not in warning
+
+
+def test_check_is_quiet_about_a_trained_attribute_without_default(monkeypatch):
+    with ZammadStandin(time_scale=0.01) as zammad:
+        option = {"default": None, "options": {"true": "yes", "false": "no"}}
+        zammad.add_object_attribute("User", "entitlement_trained", "boolean", option)
+        zammad_env(monkeypatch, zammad)
+        result = CliRunner().invoke(main, ["check"])
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.output
+
+
+def test_check_without_a_reachable_zammad_warns_and_passes(monkeypatch):
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.delenv("ENTITLEMENTS_MAPPINGS_DIR", raising=False)
+    monkeypatch.setenv("ENTITLEMENTS_ZAMMAD_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("ENTITLEMENTS_ZAMMAD_TOKEN", "token")
+    result = CliRunner().invoke(main, ["check"])
+    assert result.exit_code == 0, result.output
+    assert "warning: could not read Zammad's object attributes" in result.output

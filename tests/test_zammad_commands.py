@@ -69,17 +69,76 @@ def test_setup_zammad_creates_fields_webhook_and_triggers_once(zammad, database_
         headers={"Authorization": f"Token token={zammad.token}"},
         timeout=5,
     ).json()
-    for trigger in triggers:
-        assert trigger["condition"]["ticket.updated_by_id"] == {
-            "operator": "is not",
-            "pre_condition": "specific",
-            "value": [str(zammad.integration_user_id)],
-        }
+    guard = {
+        "operator": "is not",
+        "pre_condition": "specific",
+        "value": [str(zammad.integration_user_id)],
+    }
+    # One trigger per action: Zammad compares ticket.action exactly (lib/selector/sql.rb) and
+    # a merge is never an `update` (app/models/ticket.rb merge_to).
+    assert {t["name"]: t["condition"] for t in triggers} == {
+        "entitlements: ticket created": {
+            "ticket.action": {"operator": "is", "value": "create"},
+            "ticket.updated_by_id": guard,
+        },
+        "entitlements: ticket updated": {
+            "ticket.action": {"operator": "is", "value": "update"},
+            "ticket.updated_by_id": guard,
+        },
+        "entitlements: ticket merged": {
+            "ticket.action": {"operator": "is", "value": "update.merged_into"},
+        },
+        "entitlements: ticket received merge": {
+            "ticket.action": {"operator": "is", "value": "update.received_merge"},
+        },
+    }
     again = CliRunner().invoke(
         main, ["setup-zammad", "--webhook-url", "http://127.0.0.1:9/webhooks/zammad"], env=env
     )
     assert again.exit_code == 0 and "nothing to do" in again.output
     assert len(zammad.object_attributes()) == len(names)
+
+
+def test_setup_zammad_leaves_existing_users_trained(zammad, database_url):
+    # Zammad writes a boolean's default into every existing row (migration_execute in
+    # app/models/object_manager/attribute.rb): entitlement_trained gets none, so null.
+    customer = zammad.add_user("Early", "Bird", "early@example.com")
+    result = CliRunner().invoke(main, ["setup-zammad"], env=env_for(zammad, database_url))
+    assert result.exit_code == 0, result.output
+    [trained] = [a for a in zammad.object_attributes() if a["name"] == "entitlement_trained"]
+    assert trained["data_option"]["default"] is None
+    assert zammad.user(customer)["entitlement_trained"] is None
+    assert "warning" not in result.output
+
+
+def test_setup_zammad_warns_about_an_existing_default_that_makes_everyone_untrained(
+    zammad, database_url
+):
+    option = {"default": False, "options": {"true": "yes", "false": "no"}}
+    zammad.add_object_attribute("User", "entitlement_trained", "boolean", option)
+    result = CliRunner().invoke(main, ["setup-zammad"], env=env_for(zammad, database_url))
+    assert result.exit_code == 0, result.output
+    [warning] = [ln for ln in result.output.splitlines() if ln.startswith("warning: ")]
+    assert "User attribute entitlement_trained has the default false" in warning
+    assert "requester_not_entitled" in warning and "data_option.default null" in warning
+
+
+def test_setup_zammad_adds_the_merge_triggers_to_an_earlier_installation(zammad, database_url):
+    url = "http://127.0.0.1:9/webhooks/zammad"
+    webhook_id = zammad.add_webhook(url, SECRET, name="Entitlements")
+    for action, name in [("create", "ticket created"), ("update", "ticket updated")]:
+        condition = {"ticket.action": {"operator": "is", "value": action}}
+        zammad.add_trigger(f"entitlements: {name}", condition, webhook_id)
+    env = env_for(zammad, database_url)
+    result = CliRunner().invoke(main, ["setup-zammad", "--webhook-url", url], env=env)
+    assert result.exit_code == 0, result.output
+    created = [ln for ln in result.output.splitlines() if ln.startswith("created trigger")]
+    assert created == [
+        "created trigger entitlements: ticket merged",
+        "created trigger entitlements: ticket received merge",
+    ]
+    again = CliRunner().invoke(main, ["setup-zammad", "--webhook-url", url], env=env)
+    assert "nothing to do" in again.output
 
 
 def test_setup_zammad_names_what_is_missing(database_url):

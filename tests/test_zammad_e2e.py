@@ -124,17 +124,49 @@ def test_nothing_is_written_when_nothing_changed_and_own_writes_set_off_no_webho
     assert len([a for a in rig.zammad.articles(ticket_id) if a["type"] == "note"]) == 1
 
 
-def test_a_merged_ticket_gives_its_count_back(rig):
+def test_a_merged_ticket_gives_its_count_back_with_the_merge_event(rig):
+    # A merge sends the merged ticket one `update.merged_into` event, never `update`
+    # (app/models/ticket.rb merge_to); setup-zammad's "ticket merged" trigger catches it.
     user = customer(rig, "C-500", "basic")
     first, second = ticket(rig, user, 2), ticket(rig, user, 3)
     rig.settle()
     assert rig.zammad.ticket(second)["entitlement_quota"] == "2/4 Nov 2026"
+    before = len(rig.zammad.deliveries)
     rig.zammad.merge(first, into_id=second)
     rig.settle()
+    merge_events = [(d.trigger, d.ticket_id) for d in rig.zammad.deliveries[before:] if d.ok]
+    assert ("entitlements: ticket merged", first) in merge_events
+    assert [t for t, ticket_id in merge_events if ticket_id == first] == [
+        "entitlements: ticket merged"
+    ]
+    with rig.store.session() as session:
+        [entry] = session.scalars(
+            select(LedgerEntryRow).where(LedgerEntryRow.ticket_id == str(first))
+        ).all()
+        assert (entry.release_reason, entry.released_at is not None) == ("merged", True)
     assert rig.zammad.ticket(first)["entitlement_quota"] == "1/4 Nov 2026"
     third = ticket(rig, user, 4)
     rig.settle()
     assert rig.zammad.ticket(third)["entitlement_quota"] == "2/4 Nov 2026"
+
+
+def test_a_customer_who_existed_before_setup_is_not_flagged_untrained(database_url, store):
+    # Zammad's migration writes a boolean attribute's default into every existing user
+    # (migration_execute in app/models/object_manager/attribute.rb); setup gives none.
+    rig = Rig(Settings(database_url=database_url, language="en"), store=store)
+    org_id = rig.zammad.add_organization("Org C-600", customer_number="C-600")
+    user = rig.zammad.add_user("Pat", "Early", "pat@c-600.example", organization_id=org_id)
+    with rig:
+        with rig.store.session() as session:
+            licence = Licence("LIC-C-600", "C-600", "basic", date(2026, 1, 10))
+            store_licences(
+                rig.store, session, rig.services.policy, [licence], "import", datetime.now(UTC)
+            )
+        ticket_id = ticket(rig, user, 5)
+        rig.settle()
+        assert rig.zammad.user(user)["entitlement_trained"] is None
+        assert rig.zammad.ticket(ticket_id)["entitlement_billable"] is False
+        assert "requester-not-entitled" not in rig.zammad.tags(ticket_id)
 
 
 def test_a_customer_without_a_contract_is_flagged(rig):

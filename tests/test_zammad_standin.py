@@ -262,6 +262,18 @@ def test_merge_marks_the_source_ticket_merged(
     assert client.ticket.find(second)["state_id"] == zammad.ticket(first)["state_id"]
 
 
+def test_merge_into_a_merged_ticket_or_into_itself_is_refused(
+    zammad: ZammadStandin, customer: int
+) -> None:
+    # Ticket#merge_to (app/models/ticket.rb) raises UnprocessableEntity for both
+    first, second, third = (zammad.create_ticket(t, customer) for t in ("1", "2", "3"))
+    zammad.merge(first, second)
+    with pytest.raises(ValueError, match="not possible to merge into an already merged ticket"):
+        zammad.merge(third, first)
+    with pytest.raises(ValueError, match="cannot be merged into itself"):
+        zammad.merge(third, third)
+
+
 def test_updated_at_moves_forward_even_after_a_future_created_at(
     zammad: ZammadStandin, client: ZammadAPI, customer: int
 ) -> None:
@@ -482,6 +494,84 @@ def test_object_manager_rejects_invalid_attributes_with_422(
     with pytest.raises(requests.HTTPError) as caught:
         objects.create({**attribute, **change})
     assert status_of(caught.value) == 422
+
+
+@pytest.mark.parametrize(
+    ("object_name", "name", "message"),
+    [
+        ("Ticket", "contract_id", "Name can't be used because *_id and *_ids are not allowed"),
+        ("User", "contract_ids", "Name can't be used because *_id and *_ids are not allowed"),
+        ("User", "date", "Name date is a reserved word"),
+        ("Organization", "url", "Name url is a reserved word"),
+        ("Ticket", "action", "Name action is a reserved word"),
+        ("Ticket", "article", "Name article is a reserved word"),
+        ("User", "4711", "Name at least one letter is required"),
+    ],
+)
+def test_object_manager_refuses_the_names_zammad_refuses_with_its_message(
+    zammad: ZammadStandin, object_name: str, name: str, message: str
+) -> None:
+    # check_name in app/models/object_manager/attribute.rb; the controller answers 422 with
+    # the record's first full message (application_controller/handles_errors.rb)
+    with raw_session(zammad) as session:
+        answer = session.post(
+            zammad.api_url + "object_manager_attributes",
+            json={
+                "name": name,
+                "object": object_name,
+                "display": name,
+                "data_type": "input",
+                "data_option": {"type": "text", "maxlength": 20},
+            },
+        )
+    assert answer.status_code == 422
+    assert answer.json() == {"error": message, "error_human": message}
+
+
+def test_article_is_a_reserved_name_for_tickets_only(zammad: ZammadStandin) -> None:
+    # RESERVED_NAMES_PER_MODEL = {'Ticket' => %w[article]} (app/models/object_manager/attribute.rb)
+    zammad.add_object_attribute("User", "article")
+    with pytest.raises(ValueError, match="article is a reserved word"):
+        zammad.add_object_attribute("Ticket", "article")
+
+
+def test_migration_gives_existing_rows_the_default_of_booleans_and_integers_not_of_strings(
+    zammad: ZammadStandin, customer: int
+) -> None:
+    # migration_execute (app/models/object_manager/attribute.rb) adds boolean, integer, date
+    # and datetime columns with `default:`, so the database fills existing rows; string-like
+    # columns get none. The controller gives a boolean sent without a default `default: nil`.
+    yes_no = {"true": "yes", "false": "no"}
+    wanted = {
+        "trained_false": ("boolean", {"default": False, "options": yes_no}),
+        "trained_unset": ("boolean", {"options": yes_no}),
+        "seats": ("integer", {"default": 5, "min": 0, "max": 9}),
+        "level": ("input", {"default": "basic", "type": "text", "maxlength": 20}),
+    }
+    with raw_session(zammad) as session:
+        for name, (data_type, option) in wanted.items():
+            answer = session.post(
+                zammad.api_url + "object_manager_attributes",
+                json={
+                    "name": name,
+                    "object": "User",
+                    "display": name,
+                    "data_type": data_type,
+                    "data_option": option,
+                },
+            )
+            assert answer.status_code == 201, answer.text
+        assert answer.json()["data_option"]["default"] == "basic"
+        listed = session.get(zammad.api_url + "object_manager_attributes").json()
+        unset = next(a for a in listed if a["name"] == "trained_unset")
+        assert unset["data_option"]["default"] is None
+        session.post(zammad.api_url + "object_manager_attributes_execute_migrations")
+        existing = session.get(f"{zammad.api_url}users/{customer}").json()
+    names = list(wanted)
+    assert [existing[n] for n in names] == [False, None, 5, None]
+    # New records get every active attribute's default (object_manager/attribute/set_defaults.rb)
+    newcomer = zammad.user(zammad.add_user("Nora", "New", "nora@example.com"))
+    assert [newcomer[n] for n in names] == [False, None, 5, "basic"]
 
 
 def test_object_manager_rejects_an_existing_attribute(client: ZammadAPI) -> None:
@@ -777,6 +867,58 @@ def test_selective_trigger_fires_only_when_a_condition_attribute_changes(
     assert [d.article_id for d in zammad.deliveries] == [None, article_id]
     payloads = [json.loads(body) for _, body in receiver.received]
     assert [p["article"].get("id") for p in payloads] == [None, article_id]
+
+
+def test_merge_fires_merged_into_on_the_source_and_received_merge_on_the_target_only(
+    zammad: ZammadStandin, receiver: Receiver, customer: int
+) -> None:
+    # app/models/ticket.rb merge_to and lib/transaction_dispatcher.rb get_uniq_changes: one
+    # event per ticket, typed update.merged_into / update.received_merge, never update;
+    # lib/selector/sql.rb compares ticket.action with ==, so a list never matches.
+    webhook_id = zammad.add_webhook(receiver.url, SECRET, name="entitlements")
+    actions: list[Any] = ["update", "update.merged_into", "update.received_merge"]
+    for name, value in [*((a, a) for a in actions), ("all three as a list", actions)]:
+        condition = {"ticket.action": {"operator": "is", "value": value}}
+        zammad.add_trigger(name, condition, webhook_id, execution_condition_mode="always")
+    target = zammad.create_ticket("Target", customer)
+    source = zammad.create_ticket("Duplicate", customer)
+    moved = [a["id"] for a in zammad.articles(source)]
+    before = zammad.ticket(target)
+
+    zammad.merge(source, target)
+    assert zammad.wait_for_deliveries(5)
+
+    fired = sorted((d.trigger, d.ticket_id) for d in zammad.deliveries)
+    assert fired == [("update.merged_into", source), ("update.received_merge", target)]
+    payloads = {json.loads(body)["ticket"]["id"]: json.loads(body) for _, body in receiver.received}
+    merged = payloads[source]
+    assert (merged["ticket"]["state"], merged["ticket"]["owner_id"]) == ("merged", 1)
+    note = merged["article"]
+    assert (note["body"], note["type"], note["sender"], note["internal"]) == (
+        "merged",
+        "note",
+        "Agent",
+        False,
+    )
+    assert payloads[target]["article"] == {}
+    after = zammad.ticket(target)
+    assert after["updated_at"] > before["updated_at"]  # touched ...
+    assert after["updated_by_id"] == before["updated_by_id"]  # ... not saved
+    assert [a["id"] for a in zammad.articles(target)][-len(moved) :] == moved
+    assert [a["body"] for a in zammad.articles(source)] == ["merged"]
+
+
+def test_ticket_action_as_a_list_never_matches_with_is_and_always_with_is_not(
+    zammad: ZammadStandin, receiver: Receiver, customer: int
+) -> None:
+    # lib/selector/sql.rb: `options[:ticket_action] == block_condition[:value]`
+    webhook_id = zammad.add_webhook(receiver.url, SECRET, name="entitlements")
+    for operator in ("is", "is not"):
+        condition = {"ticket.action": {"operator": operator, "value": ["create"]}}
+        zammad.add_trigger(f"list, {operator}", condition, webhook_id)
+    zammad.create_ticket("Created", customer)
+    assert zammad.wait_for_deliveries(5)
+    assert [d.trigger for d in zammad.deliveries] == ["list, is not"]
 
 
 def test_webhook_and_trigger_created_over_rest_fire_on_ticket_create(

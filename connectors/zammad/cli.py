@@ -7,7 +7,12 @@ import click
 from adapter.settings import load_settings
 from connectors.errors import ApiError
 from connectors.zammad.client import ZammadClient
-from connectors.zammad.setup import create_attributes, create_webhook_and_triggers
+from connectors.zammad.setup import (
+    create_attributes,
+    create_webhook_and_triggers,
+    flagging_defaults,
+)
+from mappings.plans import load_policy
 from mappings.yamlfile import FileErrors
 from mappings.zammad import load_mapping
 
@@ -23,6 +28,7 @@ def setup_zammad(webhook_url: str | None) -> None:
     try:
         settings = load_settings()
         mapping = load_mapping(settings.mapping("zammad.yaml"))
+        policy = load_policy(settings.mapping("plans.yaml"))
     except FileErrors as e:
         raise click.ClickException(f"configuration errors:\n{e}") from e
     if not (settings.zammad_url and settings.zammad_token):
@@ -38,8 +44,11 @@ def setup_zammad(webhook_url: str | None) -> None:
             created += create_webhook_and_triggers(
                 client, webhook_url, settings.zammad_webhook_secret or ""
             )
+        warnings = flagging_defaults(client.object_attributes(), mapping, policy)
     except ApiError as e:
         raise click.ClickException(f"Zammad answered: {e}") from e
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
     for item in created:
         click.echo(f"created {item}")
     if not created:

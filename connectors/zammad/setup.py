@@ -1,20 +1,39 @@
 """`entitlements setup-zammad`: the custom fields, webhook and triggers the adapter needs.
 
 Idempotent: what exists (by object and name) is left alone. Zammad stages new attributes until
-their migrations are executed, and then must restart before agents see them.
+their migrations are executed, and then must restart before agents see them. What exists is
+also checked: an attribute default that would flag every user or ticket is warned about.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from adapter.policy import Policy
+from adapter.settings import Settings
+from connectors.errors import ApiError
 from connectors.zammad.client import ZammadClient
-from mappings.zammad import ZammadMapping
+from mappings.yamlfile import FileErrors
+from mappings.zammad import Rule, ZammadMapping, load_mapping
 
 PLANS = {"commissioning": "Inbetriebnahme Support", "basic": "Basic Support", "pro": "Pro Support"}
 WEBHOOK_NAME = "Entitlements"
-TRIGGERS = {"create": "entitlements: ticket created", "update": "entitlements: ticket updated"}
+# Trigger name -> (the `ticket.action` it fires on, whether it carries the loop guard).
+# Zammad compares `ticket.action` with `==` against one string (lib/selector/sql.rb), and a
+# merge is never an `update`: the merged ticket gets one `update.merged_into` event (with a
+# public "merged" note and its state change), the target one `update.received_merge` with no
+# changes (app/models/ticket.rb merge_to, lib/transaction_dispatcher.rb). So one trigger per
+# action, which needs no expert mode. The guard "updated by is not <integration user>" belongs
+# on create and update only: the adapter never merges, and on the target Zammad only touches
+# the ticket, so its updated_by stays the last writer, often the adapter itself.
+TRIGGERS = {
+    "entitlements: ticket created": ("create", True),
+    "entitlements: ticket updated": ("update", True),
+    "entitlements: ticket merged": ("update.merged_into", False),
+    "entitlements: ticket received merge": ("update.received_merge", False),
+}
 
 AGENT_READS = {"edit": {"ticket.agent": {"shown": True, "required": False}}}
 AGENT_EDITS = {
@@ -32,8 +51,8 @@ def _select(options: dict[str, str]) -> tuple[str, dict[str, Any]]:
     return "select", {"default": "", "options": options, "nulloption": True}
 
 
-def _boolean() -> tuple[str, dict[str, Any]]:
-    return "boolean", {"default": False, "options": {"true": "yes", "false": "no"}}
+def _boolean(default: bool | None = False) -> tuple[str, dict[str, Any]]:
+    return "boolean", {"default": default, "options": {"true": "yes", "false": "no"}}
 
 
 # Written by the adapter: what agents see.
@@ -87,7 +106,11 @@ INPUT_FIELDS: list[tuple[str, str, str, tuple[str, dict[str, Any]], dict[str, An
         "User",
         "entitlement_trained",
         "Trained",
-        _boolean(),
+        # No default: Zammad's migration writes a boolean's default into every existing user
+        # (a column default, app/models/object_manager/attribute.rb migration_execute), and
+        # false would make everyone untrained. A null default is allowed (the key is what
+        # Zammad requires); null reads as trained.
+        _boolean(default=None),
         {"edit": {"admin.user": {"shown": True}}},
     ),
 ]
@@ -137,8 +160,9 @@ def create_attributes(client: ZammadClient, mapping: ZammadMapping) -> list[str]
 
 
 def create_webhook_and_triggers(client: ZammadClient, url: str, secret: str) -> list[str]:
-    """A signed webhook and two triggers that never fire on the adapter's own writes:
-    condition "updated by is not <the integration user>"."""
+    """A signed webhook and a trigger per ticket action (see TRIGGERS); those on create and
+    update never fire on the adapter's own writes: "updated by is not <the integration user>".
+    A trigger missing from an earlier installation is added."""
     created = []
     webhook = next((w for w in client.webhooks() if w.get("name") == WEBHOOK_NAME), None)
     if webhook is None:
@@ -155,25 +179,118 @@ def create_webhook_and_triggers(client: ZammadClient, url: str, secret: str) -> 
         created.append(f"webhook {WEBHOOK_NAME}")
     me = client.me()["id"]
     names = {t.get("name") for t in client.triggers()}
-    for action, name in TRIGGERS.items():
+    for name, (action, guarded) in TRIGGERS.items():
         if name in names:
             continue
+        condition: dict[str, Any] = {"ticket.action": {"operator": "is", "value": action}}
+        if guarded:
+            condition["ticket.updated_by_id"] = {
+                "operator": "is not",
+                "pre_condition": "specific",
+                "value": [str(me)],
+            }
         client.create_trigger(
             {
                 "name": name,
                 "activator": "action",
                 "execution_condition_mode": "always",
-                "condition": {
-                    "ticket.action": {"operator": "is", "value": action},
-                    "ticket.updated_by_id": {
-                        "operator": "is not",
-                        "pre_condition": "specific",
-                        "value": [str(me)],
-                    },
-                },
+                "condition": condition,
                 "perform": {"notification.webhook": {"webhook_id": webhook["id"]}},
                 "active": True,
             }
         )
         created.append(f"trigger {name}")
     return created
+
+
+# --- defaults that would flag everyone ------------------------------------------------------
+
+# Zammad gives an attribute's default to existing records only for these types: their column
+# gets a DB default when the migration adds it (migration_execute in
+# app/models/object_manager/attribute.rb). Every type's default goes to new records
+# (app/models/object_manager/attribute/set_defaults.rb; date and datetime use `diff` instead).
+COLUMN_DEFAULT_TYPES = frozenset({"integer", "user_autocompletion", "boolean", "active"})
+RULE_FIELDS = {"Ticket": "ticket", "User": "user", "Organization": "organization"}
+
+
+def _rules_that_flag(mapping: ZammadMapping, policy: Policy) -> Iterator[tuple[str, Rule, str]]:
+    """(where in zammad.yaml, rule, what it does to every ticket it holds for)."""
+    plans = policy.plans.values()
+    if any(plan.requires_trained for plan in plans):
+        yield "untrained", mapping.untrained, "requester_not_entitled (not trained)"
+    for kind, rule in mapping.requesters.items():
+        if any(kind not in plan.may_open_tickets for plan in plans):
+            yield (
+                f"requesters.{kind}",
+                rule,
+                f"requester_not_entitled under the plans a {kind} may not open tickets under",
+            )
+    for category, rule in mapping.categories.items():
+        yield (
+            f"categories.{category}",
+            rule,
+            f"as category {category} (billable under the plans that do not include it)",
+        )
+    for reason, rule in mapping.does_not_count.items():
+        yield f"does_not_count.{reason}", rule, f"as not counting ({reason}): no quota is used"
+
+
+def flagging_defaults(
+    attributes: Iterable[Mapping[str, Any]], mapping: ZammadMapping, policy: Policy
+) -> list[str]:
+    """A warning for each Zammad attribute whose default makes a rule of the mapping hold for
+    every record that has it, e.g. a boolean `entitlement_trained` with default false."""
+    rules = list(_rules_that_flag(mapping, policy))
+    warnings = []
+    for attribute in attributes:
+        field = RULE_FIELDS.get(str(attribute.get("object")))
+        option = attribute.get("data_option") or {}
+        default, name = option.get("default"), str(attribute.get("name"))
+        if field is None or default is None:
+            continue
+        existing = attribute.get("data_type") in COLUMN_DEFAULT_TYPES
+        if not existing and not attribute.get("active", True):
+            continue  # inactive: new records do not get it either
+        for where, rule, effect in rules:
+            if not rule.holds_for(field, name, default):
+                continue
+            obj = str(attribute["object"])
+            records = f"every {'existing and ' if existing else ''}new {obj.lower()}"
+            fix = (
+                f"Fix: give {obj}.{name} no default in Zammad (API: PUT "
+                f"/api/v1/object_manager_attributes/{attribute.get('id')} with "
+                f"data_option.default null, then execute the migrations)"
+            )
+            if existing:
+                fix += (
+                    f" and clear the value the migration wrote into existing records (Rails "
+                    f"console: {obj}.where({name}: {json.dumps(default)})"
+                    f".update_all({name}: nil), if none was set on purpose)"
+                )
+            warnings.append(
+                f"Zammad's {obj} attribute {name} has the default {json.dumps(default)}: "
+                f"{records} gets it, so zammad.yaml's rule `{where}` holds for all of them "
+                f"and their tickets are flagged {effect}. {fix}; or change `{where}` in "
+                "zammad.yaml."
+            )
+    return warnings
+
+
+def installed_warnings(settings: Settings) -> list[str]:
+    """`flagging_defaults` for the Zammad the settings name; nothing without one. A Zammad
+    that cannot be read is a warning, not an error: `check` must work offline."""
+    from mappings.plans import load_policy
+
+    if not (settings.zammad_url and settings.zammad_token):
+        return []
+    try:
+        mapping = load_mapping(settings.mapping("zammad.yaml"))
+        policy = load_policy(settings.mapping("plans.yaml"))
+    except FileErrors:
+        return []  # reported as errors already
+    client = ZammadClient(settings.zammad_url, settings.zammad_token, attempts=1)
+    try:
+        attributes = client.object_attributes()
+    except ApiError as e:
+        return [f"could not read Zammad's object attributes ({e}): their defaults not checked"]
+    return flagging_defaults(attributes, mapping, policy)

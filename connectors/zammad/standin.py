@@ -106,8 +106,21 @@ DATA_TYPES = frozenset({
 # data_type may only change inside this family once created
 DATA_TYPE_FAMILY = frozenset({"input", "select", "tree_select", "checkbox"})
 INPUT_TYPES = frozenset({"text", "password", "tel", "fax", "email", "url"})
-RESERVED_NAMES = frozenset({"id", "url", "date", "datetime", "select", "search"})
+# check_name in app/models/object_manager/attribute.rb (6.x): RESERVED_NAMES and
+# RESERVED_NAMES_PER_MODEL. 7.x adds "preferences" and "data"; the stand-in is 6.x.
+RESERVED_NAMES = frozenset({
+    "destroy", "true", "false", "integer", "select", "drop", "create", "alter", "index", "table",
+    "varchar", "blob", "date", "datetime", "timestamp", "url", "icon", "initials", "avatar",
+    "permission", "validate", "subscribe", "unsubscribe", "translate", "search", "_type", "_doc",
+    "_id", "id", "action", "scope", "constructor",
+})  # fmt: skip
+RESERVED_NAMES_PER_MODEL = {"Ticket": frozenset({"article"})}
 ATTRIBUTE_NAME = re.compile(r"^[a-z0-9_]+$")
+# migration_execute (same file) adds these columns with `default: data_option[:default]`, so
+# the database fills every existing row with it; the string-like types get no column default.
+COLUMN_DEFAULT_TYPES = frozenset(
+    {"integer", "user_autocompletion", "boolean", "active", "datetime", "date"}
+)
 PROTECTED_COLUMNS = frozenset(
     {"id", "login", "created_at", "updated_at", "created_by_id", "updated_by_id"}
 )
@@ -808,7 +821,8 @@ class ZammadStandin:
             )
 
     def merge(self, ticket_id: int, into_id: int, by_user_id: int = AGENT_USER_ID) -> None:
-        """Merge a ticket into another: the source gets state "merged"."""
+        """Merge a ticket into another as Zammad does (see ``_merge``): the source gets state
+        "merged" and an `update.merged_into` event, the target `update.received_merge`."""
         with self._lock:
             self._merge(ticket_id, into_id, by_user_id)
 
@@ -1157,7 +1171,28 @@ class ZammadStandin:
         }
 
     def _custom_defaults(self, object_name: str) -> dict[str, Any]:
-        return dict.fromkeys(self._executed(object_name))
+        """A new record's custom attributes: the column default, then, for active attributes,
+        what app/models/object_manager/attribute/set_defaults.rb sets (data_option.default;
+        for date and datetime now + data_option.diff days or hours, or nothing)."""
+        values = {}
+        for name, attribute in self._executed(object_name).items():
+            values[name] = _column_default(attribute)
+            if attribute["active"]:
+                values[name] = self._new_record_default(attribute)
+        return values
+
+    def _new_record_default(self, attribute: Mapping[str, Any]) -> Any:
+        option = attribute.get("data_option") or {}
+        data_type = attribute["data_type"]
+        if data_type in ("date", "datetime"):
+            diff = option.get("diff")
+            if not diff:
+                return None
+            now = _parse_time(self._stamp()) or datetime.now(UTC)
+            if data_type == "date":
+                return (now + timedelta(days=diff)).date().isoformat()
+            return _iso((now + timedelta(hours=diff)).replace(second=0, microsecond=0))
+        return copy.deepcopy(option.get("default"))
 
     def _records_of(self, object_name: str) -> Iterable[dict[str, Any]]:
         return {
@@ -1168,9 +1203,11 @@ class ZammadStandin:
         }[object_name].values()
 
     def _materialise(self, attribute: Mapping[str, Any]) -> None:
-        """After a migration the new column exists on every record, as null."""
+        """After a migration the new column exists on every record: with the attribute's
+        default where the column has one (COLUMN_DEFAULT_TYPES), else null."""
+        value = _column_default(attribute)
         for record in self._records_of(attribute["object"]):
-            record.setdefault(attribute["name"], None)
+            record.setdefault(attribute["name"], value)
 
     def _split_control_attributes(
         self, object_name: str, attributes: Mapping[str, Any]
@@ -1245,25 +1282,22 @@ class ZammadStandin:
         data_type = params.get("data_type")
         if object_name not in OBJECTS:
             raise _unprocessable(f"Invalid object {object_name!r}")
-        if not isinstance(name, str) or not ATTRIBUTE_NAME.match(name):
-            raise _unprocessable(f"Name {name!r} may only contain a-z, 0-9 and _")
-        if not re.search(r"[a-z]", name):
-            raise _unprocessable(f"Name {name!r} needs at least one letter")
-        if name.endswith(("_id", "_ids")):
-            raise _unprocessable(f"Name {name!r} must not end with _id or _ids")
-        if name in RESERVED_NAMES:
-            raise _unprocessable(f"{name} is a reserved word")
+        if not isinstance(name, str):
+            raise _unprocessable("Name can't be blank")
+        name = name.lower()  # ObjectManager::Attribute.get and .add downcase the name
+        if any(a["object"] == object_name and a["name"] == name for a in self._attributes.values()):
+            raise _unprocessable("already exists")  # the controller's create, before check_name
         builtin = {
             "Ticket": TICKET_COLUMNS,
             "User": USER_COLUMNS,
             "Organization": ORGANIZATION_COLUMNS,
             "Group": tuple(self._groups[1]),
         }[object_name]
-        taken = any(
-            a["object"] == object_name and a["name"] == name for a in self._attributes.values()
+        problem = _check_name(name, object_name) or (
+            f"{name} already exists" if name in builtin else None
         )
-        if taken or name in builtin:
-            raise _unprocessable("already exists")
+        if problem:
+            raise _unprocessable(f"Name {problem}")  # RecordInvalid: its first full message
         if data_type not in DATA_TYPES:
             raise _unprocessable(f"Invalid data_type {data_type!r}")
         display = params.get("display")
@@ -1296,12 +1330,18 @@ class ZammadStandin:
 
     @staticmethod
     def _checked_data_option(data_type: str, given: object) -> dict[str, Any]:
-        """Fill in what Zammad's controller fills in, then apply its per-type requirements."""
+        """Fill in what Zammad's controller fills in (permitted_params in
+        app/controllers/object_manager_attributes_controller.rb), then apply its per-type
+        requirements. A boolean sent without a default gets default nil: no column default."""
         if given is not None and not isinstance(given, dict):
             raise _unprocessable("data_option must be an object")
-        option = copy.deepcopy(given) if given else {}
+        option = copy.deepcopy(given) if given else {"default": ""}
         if "default" not in option:
-            option["default"] = "" if data_type in ("input", "select", "tree_select") else None
+            string_like = ("input", "select", "multiselect", "tree_select")
+            option["default"] = "" if data_type in string_like else None
+        boolean_text = data_type == "boolean" and option["default"] in ("true", "false")
+        if boolean_text and option.get("options"):
+            option["default"] = option["default"] == "true"
         option.setdefault("null", True)
         if not isinstance(option.get("options"), dict | list):
             option["options"] = {}
@@ -1718,14 +1758,31 @@ class ZammadStandin:
         return record_id
 
     def _merge(self, ticket_id: int, into_id: int, actor: int) -> None:
-        self._ticket(into_id)
+        """Ticket#merge_to (app/models/ticket.rb) and how lib/transaction_dispatcher.rb
+        collapses its events: the source's articles move to the target without callbacks, the
+        source gets a public "merged" note, state merged and owner 1 (one save), the target is
+        only touched (updated_by_id unchanged). Triggers see one `update.merged_into` event on
+        the source (with the note and the changes) and one `update.received_merge` on the
+        target (no changes, no article); never an `update`. Links and mentions are not kept."""
+        target = self._ticket(into_id)
         ticket = self._ticket(ticket_id)
+        if target["state_id"] == 5:
+            raise _unprocessable("It is not possible to merge into an already merged ticket.")
         if ticket_id == into_id:
-            raise _unprocessable("Can't merge a ticket into itself")
-        if ticket["state_id"] == 5:
-            raise _unprocessable("Ticket is already merged")
-        changed = self._apply_changes(ticket, {"state_id": 5}, actor)
-        self._run_triggers(ticket_id, "update", changed, None, actor)
+            raise _unprocessable("A ticket cannot be merged into itself.")
+        when = self._stamp()
+        for article_id in self._ticket_articles[ticket_id]:
+            self._articles[article_id].update(ticket_id=into_id, updated_at=when)
+        self._ticket_articles[into_id] += self._ticket_articles[ticket_id]
+        self._ticket_articles[ticket_id] = []
+        note = self._article_params(
+            {"body": "merged", "type": "note", "sender": "Agent", "internal": False}, actor
+        )
+        note_id, changed = self._insert_article(ticket_id, note, actor)
+        changed |= self._apply_changes(ticket, {"state_id": 5, "owner_id": SYSTEM_USER_ID}, actor)
+        self._bump(target)
+        self._run_triggers(ticket_id, "update.merged_into", changed, note_id, actor)
+        self._run_triggers(into_id, "update.received_merge", set(), None, actor)
 
     def _normal_tag(self, tag: object) -> str:
         if not isinstance(tag, str) or not tag.strip():
@@ -1802,10 +1859,10 @@ class ZammadStandin:
                 continue
             operator = rule.get("operator")
             if key == "ticket.action":
-                hit = action in [str(v) for v in _as_list(rule.get("value"))]
-                if operator == "is" and not hit:
-                    return False
-                if operator == "is not" and hit:
+                # lib/selector/sql.rb: `options[:ticket_action] == block_condition[:value]`, so
+                # a list never equals the action; "is" needs a hit, anything else a miss.
+                hit = rule.get("value") == action
+                if hit != (operator == "is"):
                     return False
                 continue
             scope, _, name = key.partition(".")
@@ -2885,6 +2942,30 @@ class ZammadStandin:
 
 
 # ---------------------------------------------------------------------- module helpers
+
+
+def _check_name(name: str, object_name: str) -> str | None:
+    """The first complaint of check_name (app/models/object_manager/attribute.rb, 6.x), or
+    None. Its respond_to?/DangerousAttributeError checks are left to the built-in columns."""
+    if re.search(r".+?_(id|ids)$", name, re.IGNORECASE):
+        return "can't be used because *_id and *_ids are not allowed"
+    if re.search(r"\s", name):
+        return "spaces are not allowed"
+    if not ATTRIBUTE_NAME.match(name):
+        return "only lowercase letters, numbers, and '_' are allowed"
+    if not re.search(r"[a-z]", name):
+        return "at least one letter is required"
+    if name in RESERVED_NAMES | RESERVED_NAMES_PER_MODEL.get(object_name, frozenset()):
+        return f"{name} is a reserved word"
+    return None
+
+
+def _column_default(attribute: Mapping[str, Any]) -> Any:
+    """What the database puts into a row that does not name the column."""
+    if attribute["data_type"] not in COLUMN_DEFAULT_TYPES:
+        return None
+    default = (attribute.get("data_option") or {}).get("default")
+    return None if default == "" else copy.deepcopy(default)  # Rails casts "" to nil here
 
 
 def _guess_data_type(value: object) -> str:
