@@ -243,13 +243,27 @@ class Worker:
         store = self.services.store
         helpdesk = self.services.helpdesks[row.helpdesk]
         with store.session() as session:
-            latest = store.latest_outbox_payload(session, row.helpdesk, row.ticket_id)
+            latest_id, latest = store.latest_outbox(session, row.helpdesk, row.ticket_id)
+            payload = {**latest, "note": row.payload.get("note")}
+            # `seen`: the record as the helpdesk read it to decide, which spares a read before
+            # writing. Trusted only for the first attempt of the newest row, and only if no
+            # write-back of ours reached the record since it was read.
+            seen_at = (payload.get("seen") or {}).get("at")
+            if (
+                seen_at is None
+                or row.attempts
+                or latest_id != row.id
+                or store.written_since(
+                    session, row.helpdesk, row.ticket_id, datetime.fromisoformat(seen_at)
+                )
+            ):
+                payload.pop("seen", None)
 
         def fence(seconds: float) -> None:
             store.fence(row, self.clock() + max(self.lease, timedelta(seconds=seconds)))
 
         # Fields and tags converge to the newest write for the record; a note is this row's own.
-        done = helpdesk.deliver({**latest, "note": row.payload.get("note")}, fence)
+        done = helpdesk.deliver(payload, fence)
         with store.session() as session:
             store.finish(session, row, self.clock())
         logger.info("worker.delivered", extra={"ticket_id": row.ticket_id, "done": done})

@@ -4,15 +4,18 @@ Run: python benchmarks/bench_e2e.py [--events 10000]
 Each event is a new ticket of one of 50 organisations (pro contracts), posted signed to the
 adapter's web tier; one embedded worker decides and writes back (ticket fields, tags, a note).
 The stand-in runs in its own process so that its CPU is not counted as the adapter's.
-Prints events/s and the share of the worker's time spent outside HTTP calls to Zammad.
+Prints events/s, the calls to Zammad per event, and the share of the worker's time spent outside
+HTTP calls to Zammad.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import logging
 import multiprocessing
+import pstats
 import sys
 import tempfile
 import threading
@@ -34,7 +37,7 @@ from adapter.services import build_services
 from adapter.settings import Settings
 from adapter.store import upgrade
 from adapter.store.models import InboxRow, OutboxRow
-from adapter.worker import start_threads
+from adapter.worker import Worker, start_threads
 from webhooks.signatures import hub_signature
 
 SECRET = "bench-webhook-secret-of-32-characters-or-more"
@@ -80,6 +83,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--threads", type=int, default=4, help="worker threads (WORKER_THREADS)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="one worker in this thread under cProfile; prints where its time goes",
+    )
     args = parser.parse_args()
     out: multiprocessing.Queue = multiprocessing.Queue()
     stop = multiprocessing.Event()
@@ -104,11 +112,12 @@ def main() -> None:
                 services.store, session, services.policy, licences, "import", datetime.now(UTC)
             )
         client = services.helpdesks["zammad"].client
-        http_seconds = 0.0
+        http_seconds, calls = 0.0, 0
         send = client.api.session.request
 
         def timed(*a, **kw):
-            nonlocal http_seconds
+            nonlocal http_seconds, calls
+            calls += 1
             began = time.perf_counter()
             try:
                 return send(*a, **kw)
@@ -135,14 +144,20 @@ def main() -> None:
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(post, payloads))
         accepted = time.perf_counter()
-        stop_workers = threading.Event()
-        threads = start_threads(services, stop_workers, args.threads)
-        while pending(services.store):
-            time.sleep(0.05)
-        done = time.perf_counter()
-        stop_workers.set()
-        for thread in threads:
-            thread.join(timeout=10)
+        if args.profile:
+            args.threads = 1
+            profiler = cProfile.Profile()
+            profiler.runcall(Worker(services, periodic_jobs=False).drain, 3600)
+            done = time.perf_counter()
+        else:
+            stop_workers = threading.Event()
+            threads = start_threads(services, stop_workers, args.threads)
+            while pending(services.store):
+                time.sleep(0.05)
+            done = time.perf_counter()
+            stop_workers.set()
+            for thread in threads:
+                thread.join(timeout=10)
         server.shutdown()
         stop.set()
         child.join(timeout=30)
@@ -154,10 +169,14 @@ def main() -> None:
         f"end to end {n / total:,.0f} events/s"
     )
     busy = work * args.threads  # the thread-seconds the workers had
+    print(f"calls to Zammad: {calls:,}, {calls / n:.2f} per event")
     print(
         f"{args.threads} worker threads; in HTTP calls to Zammad: {http_seconds:.1f} of "
         f"{busy:.1f} thread-seconds; outside them: {100 * (1 - http_seconds / busy):.0f}%"
     )
+    if args.profile:
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("cumulative").print_stats(45)
 
 
 if __name__ == "__main__":

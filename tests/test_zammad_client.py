@@ -9,7 +9,7 @@ import requests
 import responses
 
 from connectors import errors
-from connectors.zammad.client import TIMEOUT, ZammadClient
+from connectors.zammad.client import TIMEOUT, AttributesDropped, ZammadClient
 
 BASE = "http://127.0.0.1:3000"
 TICKET = f"{BASE}/api/v1/tickets/81"
@@ -58,7 +58,7 @@ def test_server_errors_past_the_attempts_raise_a_typed_error(client):
 @responses.activate
 def test_rate_limit_waits_as_long_as_retry_after_says(client, slept):
     responses.put(TICKET, status=429, headers={"Retry-After": "7"}, json={"error": "slow down"})
-    responses.put(TICKET, json={"id": 81})
+    responses.put(TICKET, json={"id": 81, "entitlement_plan": "basic"})
     client.update_ticket(81, {"entitlement_plan": "basic"})
     assert slept == [7.0]
 
@@ -122,48 +122,43 @@ def test_zammad_py_calls_get_the_typed_error_too(client):
 
 ARTICLES = f"{BASE}/api/v1/ticket_articles/by_ticket/81"
 MARKER = "[entitlement-decision 0123456789ab]"
+NOTE = {"subject": "Entitlement check", "body": f"Plan: Basic\n{MARKER}", "marker": MARKER}
+PLAN = {"entitlement_plan": "basic"}
+ANSWER = {"id": 81, "entitlement_plan": "basic"}
 
 
 @responses.activate
-def test_an_internal_note_is_internal(client):
-    responses.get(ARTICLES, json=[])
-    responses.post(f"{BASE}/api/v1/ticket_articles", status=201, json={"id": 5})
-    assert client.add_note(81, "Entitlement check", f"Plan: Basic\n{MARKER}", MARKER)
-    body = json.loads(responses.calls[1].request.body)
-    assert body["internal"] is True and body["type"] == "note" and body["ticket_id"] == 81
+def test_a_note_goes_with_the_field_update_in_one_put_and_is_internal(client):
+    responses.put(TICKET, json=ANSWER)
+    assert client.update_ticket(81, PLAN, NOTE) == ANSWER
+    (call,) = responses.calls
+    article = json.loads(call.request.body)["article"]
+    assert article["internal"] is True and article["type"] == "note"
+    assert article["body"].endswith(MARKER)
 
 
 @responses.activate
-def test_a_note_already_carrying_its_marker_is_not_posted_again(client):
-    responses.get(ARTICLES, json=[{"id": 5, "body": f"Plan: Basic\n{MARKER}"}])
-    assert not client.add_note(81, "Entitlement check", f"Plan: Basic\n{MARKER}", MARKER)
-    assert [c.request.method for c in responses.calls] == ["GET"]
-
-
-@responses.activate
-def test_a_note_post_that_timed_out_but_was_applied_is_not_posted_twice(client, slept):
-    # Zammad stored the article, but its answer came too late: the retry must look first.
-    responses.get(ARTICLES, json=[])
-    responses.post(f"{BASE}/api/v1/ticket_articles", body=requests.exceptions.ReadTimeout())
-    responses.get(ARTICLES, json=[{"id": 5, "body": f"Plan: Basic\n{MARKER}"}])
-    assert client.add_note(81, "Entitlement check", f"Plan: Basic\n{MARKER}", MARKER) is False
-    assert [c.request.method for c in responses.calls] == ["GET", "POST", "GET"]
+def test_a_put_with_a_note_that_timed_out_but_was_applied_is_not_sent_twice(client, slept):
+    # Zammad stored the note, but its answer came too late: the retry must look first.
+    responses.put(TICKET, body=requests.exceptions.ReadTimeout())
+    responses.get(ARTICLES, json=[{"id": 5, "body": NOTE["body"]}])
+    assert client.update_ticket(81, PLAN, NOTE) is None
+    assert [c.request.method for c in responses.calls] == ["PUT", "GET"]
     assert len(slept) == 1
 
 
 @responses.activate
-def test_a_note_post_that_timed_out_unapplied_is_posted_on_the_retry(client, slept):
+def test_a_put_with_a_note_that_timed_out_unapplied_is_sent_again(client, slept):
+    responses.put(TICKET, body=requests.exceptions.ReadTimeout())
     responses.get(ARTICLES, json=[])
-    responses.post(f"{BASE}/api/v1/ticket_articles", body=requests.exceptions.ReadTimeout())
-    responses.get(ARTICLES, json=[])
-    responses.post(f"{BASE}/api/v1/ticket_articles", status=201, json={"id": 6})
-    assert client.add_note(81, "Entitlement check", f"Plan: Basic\n{MARKER}", MARKER)
-    assert [c.request.method for c in responses.calls] == ["GET", "POST", "GET", "POST"]
+    responses.put(TICKET, json=ANSWER)
+    assert client.update_ticket(81, PLAN, NOTE) == ANSWER
+    assert [c.request.method for c in responses.calls] == ["PUT", "GET", "PUT"]
 
 
+@pytest.mark.parametrize("note", [NOTE, None], ids=["with a note", "fields only"])
 @responses.activate
-def test_the_fence_is_asked_before_each_note_post_and_can_stop_it(client):
-    responses.get(ARTICLES, json=[])
+def test_the_fence_is_asked_before_each_put_and_can_stop_it(client, note):
     asked: list[float] = []
 
     class Lost(Exception):
@@ -174,9 +169,29 @@ def test_the_fence_is_asked_before_each_note_post_and_can_stop_it(client):
         raise Lost
 
     with pytest.raises(Lost):
-        client.add_note(81, "Entitlement check", f"Plan: Basic\n{MARKER}", MARKER, fence)
-    assert asked == [sum(TIMEOUT)]  # as long as the POST may take
-    assert [c.request.method for c in responses.calls] == ["GET"]
+        client.update_ticket(81, PLAN, note, fence)
+    assert asked == [sum(TIMEOUT)]  # as long as the PUT may take
+    assert len(responses.calls) == 0
+
+
+@responses.activate
+def test_attributes_zammad_dropped_without_an_error_raise_a_final_error_naming_them(client):
+    # can_cleanup_param.rb: keys that are not columns are dropped and the update answers 200
+    responses.put(TICKET, json={"id": 81, "entitlement_plan": "basic"})
+    with pytest.raises(AttributesDropped) as raised:
+        client.update_ticket(81, {**PLAN, "entitlement_quota": "1/4 Nov 2026"})
+    assert raised.value.names == ["entitlement_quota"] and not raised.value.retriable
+    assert "restart Zammad" in str(raised.value)
+
+
+@responses.activate
+def test_names_by_id_are_read_once_and_again_for_an_unknown_id(client):
+    groups = f"{BASE}/api/v1/groups"
+    responses.get(groups, json=[{"id": 1, "name": "Users"}])
+    responses.get(groups, json=[{"id": 1, "name": "Users"}, {"id": 2, "name": "Support"}])
+    assert [client.name("group", 1), client.name("group", 1)] == ["Users", "Users"]
+    assert client.name("group", 2) == "Support"
+    assert len(responses.calls) == 2
 
 
 @responses.activate

@@ -260,3 +260,43 @@ def test_time_on_a_ticket_that_is_not_billable_is_not_stored(rig):
     rig.settle()
     assert work_items(rig, ticket_id) == []
     assert rig.zammad.ticket(ticket_id).get("entitlement_billable_time") in (None, "")
+
+
+def test_an_attribute_zammad_drops_silently_becomes_one_dead_letter_and_a_health_warning(rig):
+    # Zammad not restarted after the migration: its process drops the attribute, answers 200
+    # (app/models/application_model/can_cleanup_param.rb); the stand-in models that process.
+    rig.zammad.forget_until_restart("Ticket", "entitlement_quota")
+    user = customer(rig, "C-300", "basic")
+    ticket_id = ticket(rig, user, 2)
+    rig.settle()
+    with rig.store.session() as session:
+        [letter] = rig.store.dead_letters(session)
+    assert letter.queue == "outbox" and letter.attempts == 1  # not written again and again
+    assert "entitlement_quota" in letter.last_error and "restart Zammad" in letter.last_error
+    ready = requests.get(f"{rig.url}/readyz", timeout=5).json()
+    assert ready["status"] == "ok"
+    assert "entitlement_quota" in ready["warnings"][0] and letter.key in ready["warnings"][0]
+    # what Zammad kept was written; after the restart a retry writes the rest
+    assert rig.zammad.ticket(ticket_id)["entitlement_plan"] == "basic"
+    rig.zammad.restart()
+    with rig.store.session() as session:
+        assert rig.store.retry_dead(session, "outbox", letter.id, datetime.now(UTC))
+    rig.settle()
+    assert rig.zammad.ticket(ticket_id)["entitlement_quota"] == "1/4 Nov 2026"
+    assert "warnings" not in requests.get(f"{rig.url}/readyz", timeout=5).json()
+
+
+def test_time_accountings_refused_with_403_keep_deciding_and_say_billable_time_unavailable(rig):
+    # Older Zammad wants admin.time_accounting to read a ticket's time accountings
+    # (app/policies/controllers/time_accountings_controller_policy.rb); all=true lists them.
+    user = customer(rig, "C-703", "basic")
+    ticket_id = ticket(rig, user, 3, entitlement_category="ui_building")
+    rig.zammad.add_time_accounting(ticket_id, 30)
+    rig.zammad.inject_fault("GET", r"/time_accountings$", status=403, times=100)
+    rig.settle()
+    written = rig.zammad.ticket(ticket_id)
+    assert written["entitlement_plan"] == "basic" and written["entitlement_billable"] is True
+    assert written["entitlement_billable_time"] == "unavailable (HTTP 403)"
+    assert work_items(rig, ticket_id) == []
+    with rig.store.session() as session:
+        assert rig.store.dead_letters(session) == []

@@ -137,13 +137,25 @@ class QueueStore:
             )
         )
 
-    def latest_outbox_payload(self, session: Session, helpdesk: str, ticket_id: str) -> Any:
-        """The newest write-back of a ticket: the state it must converge to."""
-        return session.scalar(
-            select(OutboxRow.payload)
+    def latest_outbox(self, session: Session, helpdesk: str, ticket_id: str) -> tuple[int, Any]:
+        """The newest write-back of a ticket, id and payload: the state it must converge to."""
+        return session.execute(
+            select(OutboxRow.id, OutboxRow.payload)
             .where(OutboxRow.helpdesk == helpdesk, OutboxRow.ticket_id == ticket_id)
             .order_by(OutboxRow.id.desc())
             .limit(1)
+        ).one()
+
+    def written_since(
+        self, session: Session, helpdesk: str, ticket_id: str, since: datetime
+    ) -> bool:
+        """Whether a write-back of the ticket was delivered at or after `since`."""
+        return bool(
+            session.scalar(
+                select(func.count())
+                .where(OutboxRow.helpdesk == helpdesk, OutboxRow.ticket_id == ticket_id)
+                .where(OutboxRow.done_at >= since)
+            )
         )
 
     def claim(
@@ -252,6 +264,21 @@ class QueueStore:
             else:
                 row.next_attempt_at = now + timedelta(seconds=retry_in)
             return dead
+
+    def dead_letter_summary(self, session: Session) -> tuple[int, str | None]:
+        """How many dead letters there are, and the newest one's key and last error."""
+        total, newest = 0, None
+        for queue, model in QUEUES.items():
+            total += session.scalar(select(func.count()).where(model.status == "dead")) or 0
+            row = session.execute(
+                select(model.id, model.last_error, model.next_attempt_at)
+                .where(model.status == "dead")
+                .order_by(model.next_attempt_at.desc())
+                .limit(1)
+            ).first()
+            if row and (newest is None or row.next_attempt_at > newest[2]):
+                newest = (f"{queue}-{row.id}", row.last_error, row.next_attempt_at)
+        return total, f"{newest[0]}: {newest[1]}" if newest else None
 
     def dead_letters(self, session: Session) -> list[DeadLetter]:
         letters = []

@@ -4,8 +4,10 @@ retries. API reference: https://docs.zammad.org/en/latest/api/intro.html"""
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import requests
@@ -17,6 +19,28 @@ from connectors.retry import retrying
 
 T = TypeVar("T")
 TIMEOUT = (3.05, 15.0)  # connect, read: seconds; zammad-py sets none
+# Lists of names by id that the API gives only as ids in `?all=true` assets; they rarely change.
+LOOKUPS = {
+    "group": "groups",
+    "state": "ticket_states",
+    "priority": "ticket_priorities",
+    "role": "roles",
+}
+LOOKUP_TTL = 300.0  # seconds; an id not in the list reads it again at once
+
+
+class AttributesDropped(errors.ApiError):
+    """Zammad answered 200 but left attributes out: it drops keys that are not columns of the
+    record (app/models/application_model/can_cleanup_param.rb), as it does for an attribute
+    created but not yet known to its running processes (no restart after the migration)."""
+
+    def __init__(self, record: str, names: list[str]) -> None:
+        super().__init__(
+            f"Zammad dropped the {record} attribute(s) {', '.join(names)} without an error: "
+            "it does not know them. Run `entitlements setup-zammad` and restart Zammad, then "
+            "retry this dead letter."
+        )
+        self.names = names
 
 
 class ZammadClient:
@@ -43,6 +67,8 @@ class ZammadClient:
         self._retrying = retrying(
             attempts=attempts, initial=first_wait, maximum=max_wait, sleep=sleep
         )
+        self._names: dict[str, tuple[float, dict[int, str]]] = {}
+        self._names_lock = threading.Lock()
 
     @staticmethod
     def _once(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -90,9 +116,79 @@ class ZammadClient:
         """GET /tickets/{id}?expand=true: with group, state and priority names."""
         return self._get(f"tickets/{ticket_id}", expand="true")
 
-    def update_ticket(self, ticket_id: int, attributes: dict[str, Any]) -> dict[str, Any]:
-        """PUT /tickets/{id}: a partial update; an unknown attribute is a 422."""
-        return self._call(self.api.ticket.update, ticket_id, attributes)
+    def ticket_all(self, ticket_id: int) -> dict[str, Any]:
+        """GET /tickets/{id}?all=true: in one call the ticket, its tags, article ids and (6.x)
+        time accountings, and in `assets` the records by model: the ticket, its articles, its
+        organisation and users, all with ids, not names (app/controllers/tickets_controller.rb
+        `show`, app/models/ticket/assets_all.rb, app/models/ticket/assets.rb)."""
+        return self._get(f"tickets/{ticket_id}", all="true")
+
+    def name(self, kind: str, record_id: Any) -> str | None:
+        """The name of a group, state, priority or role by its id (see LOOKUPS)."""
+        if record_id is None:
+            return None
+        with self._names_lock:
+            read_at, names = self._names.get(kind, (0.0, {}))
+            known = int(record_id) in names
+            if not known or time.monotonic() - read_at > LOOKUP_TTL:
+                names = {int(r["id"]): r.get("name") for r in self._get(LOOKUPS[kind])}
+                self._names[kind] = (time.monotonic(), names)
+            return names.get(int(record_id))
+
+    def update_ticket(
+        self,
+        ticket_id: int,
+        attributes: dict[str, Any],
+        note: dict[str, str] | None = None,
+        fence: Callable[[float], None] = lambda seconds: None,
+    ) -> dict[str, Any] | None:
+        """PUT /tickets/{id}: a partial update. With `note` ({subject, body, marker}) an internal
+        note is added in the same request and transaction (tickets_controller.rb `update` →
+        article_create in `ticket.with_lock`; `internal` has no default there, so it is sent).
+        `fence(seconds)` is called before each attempt with the longest it may take, so that
+        only the worker holding the write-back writes. A note would be added twice by a repeat:
+        before each retry, a look whether its marker is there already (the caller has looked
+        before the first). Returns the ticket as Zammad answered, or None when a retry found the
+        earlier attempt applied. Attributes that Zammad dropped raise AttributesDropped."""
+        if note is None:
+
+            def put() -> dict[str, Any]:
+                fence(self.timeout_total)  # a stale worker must not write over the holder's
+                return self._once(self.api.ticket.update, ticket_id, attributes)
+
+            answer = self._retrying(put)
+            _check_kept("ticket", attributes, answer)
+            return answer
+        body = {
+            **attributes,
+            "article": {
+                "subject": note["subject"],
+                "body": note["body"],
+                "content_type": "text/plain",
+                "type": "note",
+                "internal": True,
+                "sender": "Agent",
+            },
+        }
+        tried = False
+
+        def attempt() -> dict[str, Any] | None:
+            nonlocal tried
+            if tried and self.note_with(ticket_id, note["marker"]) is not None:
+                return None  # the attempt that timed out was applied after all
+            tried = True
+            fence(self.timeout_total)
+            return self._once(self.api.ticket.update, ticket_id, body)
+
+        answer = self._retrying(attempt)
+        if answer is not None:
+            _check_kept("ticket", attributes, answer)
+        return answer
+
+    def note_with(self, ticket_id: int, marker: str) -> dict[str, Any] | None:
+        """The ticket's article that carries `marker`, if any."""
+        articles = self._read(f"ticket_articles/by_ticket/{ticket_id}")
+        return next((a for a in articles if marker in (a.get("body") or "")), None)
 
     def search_where(
         self, resource: str, conditions: list[dict[str, Any]], *, sort_by: str, order_by: str
@@ -144,7 +240,11 @@ class ZammadClient:
     def update_organization(
         self, organization_id: int, attributes: dict[str, Any]
     ) -> dict[str, Any]:
-        return self._call(self.api.organization.update, organization_id, attributes)
+        """PUT /organizations/{id}: only the attributes given (members sent along would replace
+        the organisation's members: renders_models.rb `model_update_render`)."""
+        answer = self._call(self.api.organization.update, organization_id, attributes)
+        _check_kept("organization", attributes, answer)
+        return answer
 
     def user(self, user_id: int) -> dict[str, Any]:
         """GET /users/{id}?expand=true: with role names."""
@@ -163,42 +263,6 @@ class ZammadClient:
 
     def articles(self, ticket_id: int) -> list[dict[str, Any]]:
         return list(self._get(f"ticket_articles/by_ticket/{ticket_id}", expand="true"))
-
-    def add_note(
-        self,
-        ticket_id: int,
-        subject: str,
-        body: str,
-        marker: str,
-        fence: Callable[[float], None] = lambda seconds: None,
-    ) -> bool:
-        """An internal note: customers do not see it, and it does not count as a first response.
-        Posted unless an article of the ticket already carries `marker` (looked for before each
-        attempt); `fence(seconds)` is called just before each POST with the longest it may take.
-        Returns whether it was posted."""
-        note = {
-            "ticket_id": ticket_id,
-            "subject": subject,
-            "body": body,
-            "content_type": "text/plain",
-            "type": "note",
-            "internal": True,
-            "sender": "Agent",
-        }
-
-        def existing() -> dict[str, Any] | None:
-            articles = self._read(f"ticket_articles/by_ticket/{ticket_id}", expand="true")
-            return next((a for a in articles if marker in (a.get("body") or "")), None)
-
-        posted: list[dict[str, Any]] = []
-
-        def create() -> dict[str, Any]:
-            fence(self.timeout_total)
-            posted.append(self.api.ticket_article.create(note))
-            return posted[-1]
-
-        self._create(create, existing)
-        return bool(posted)
 
     def time_accountings(self, ticket_id: int) -> list[dict[str, Any]]:
         return list(self._get(f"tickets/{ticket_id}/time_accountings"))
@@ -242,6 +306,44 @@ class ZammadClient:
             lambda: self._post("triggers", trigger),
             lambda: self._named("triggers", trigger["name"]),
         )
+
+
+def assets(answer: dict[str, Any], model: str) -> list[dict[str, Any]]:
+    """The records of one model in a `?all=true` answer (keyed by id, as JSON strings)."""
+    return list(((answer.get("assets") or {}).get(model) or {}).values())
+
+
+def asset(answer: dict[str, Any], model: str, record_id: Any) -> dict[str, Any]:
+    """One record of a `?all=true` answer; empty if it is not there."""
+    if record_id is None:
+        return {}
+    return ((answer.get("assets") or {}).get(model) or {}).get(str(record_id)) or {}
+
+
+def same_value(current: Any, wanted: Any) -> bool:
+    """Zammad echoes values in its own forms: datetimes with milliseconds, '' for empty."""
+    if current == wanted or (current in (None, "") and wanted in (None, "")):
+        return True
+    if isinstance(current, str) and isinstance(wanted, str):
+        try:
+            return _instant(current) == _instant(wanted)
+        except ValueError:
+            return False
+    return False
+
+
+def _instant(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _check_kept(record: str, sent: dict[str, Any], answer: Any) -> None:
+    """Zammad answers an update with the record as stored: a value sent and not there was
+    dropped (can_cleanup_param.rb). The key may still be in the answer, with its old value,
+    when the column exists but the answering process does not know it yet."""
+    if isinstance(answer, dict):
+        dropped = sorted(k for k in sent if k not in answer or not same_value(answer[k], sent[k]))
+        if dropped:
+            raise AttributesDropped(record, dropped)
 
 
 # A search answers 50 records a page, at most 200 (renders_models.rb: model_search_render).

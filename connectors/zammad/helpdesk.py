@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import date, datetime
 from typing import Any
 
@@ -10,9 +11,9 @@ from adapter.engine import Decision, TicketFacts
 from adapter.policy import Policy
 from adapter.services import Fence
 from adapter.settings import Settings
-from connectors.errors import ApiError
+from connectors.errors import ApiError, ApiNotFound, ApiUnauthorized
 from connectors.zammad import writeback
-from connectors.zammad.client import ZammadClient
+from connectors.zammad.client import ZammadClient, asset
 from connectors.zammad.reconcile import open_tickets, organizations_numbered, reconcile
 from mappings.zammad import (
     HELPDESK,
@@ -28,6 +29,7 @@ from mappings.zammad import (
 )
 
 CLOSED_STATES = ("closed", "merged", "removed")
+logger = logging.getLogger(__name__)
 
 
 class NotConfigured(ApiError):
@@ -46,6 +48,8 @@ class ZammadHelpdesk:
         self.policy = policy
         self.client = client
         self.language = mapping.language or language
+        self._seen = writeback.Seen()
+        self.time_unavailable: str | None = None  # why Zammad refused the time accountings
 
     @classmethod
     def from_settings(cls, settings: Settings, policy: Policy) -> ZammadHelpdesk:
@@ -67,30 +71,74 @@ class ZammadHelpdesk:
         return to_facts(snapshot, self.mapping, self.policy.calendar)
 
     def snapshot(self, ticket_id: int) -> TicketSnapshot:
+        """One read of the ticket with everything the mapping looks at (`?all=true`); names of
+        groups, states, priorities and roles from the client's cached lists. Articles are read
+        by type only when the mapping counts remote sessions by article type, and the time
+        accountings in full only when there are any (`all=true` gives them without the time
+        they were booked, which billing needs)."""
         client = self._client()
-        ticket = load_ticket(client.ticket(ticket_id))
+        data = client.ticket_all(ticket_id)
+        raw = asset(data, "Ticket", ticket_id)
+        if not raw:
+            raise ApiError(f"Zammad's answer for ticket {ticket_id} does not contain the ticket")
+        ticket = load_ticket(
+            {
+                **raw,
+                **{k: client.name(k, raw.get(f"{k}_id")) for k in ("group", "state", "priority")},
+            }
+        )
         organization = customer = None
         if ticket.organization_id:
-            organization = load_organization(client.organization(ticket.organization_id))
+            organization = load_organization(asset(data, "Organization", ticket.organization_id))
         if ticket.customer_id:
-            customer = load_user(client.user(ticket.customer_id))
-        accountings = client.time_accountings(ticket_id)
+            user = asset(data, "User", ticket.customer_id)
+            roles = [client.name("role", r) for r in user.get("role_ids") or []]
+            customer = load_user({**user, "roles": [r for r in roles if r]})
+        article_types: tuple[str, ...] = ()
+        if self.mapping.remote_article_types:
+            article_types = tuple(a.get("type") or "" for a in client.articles(ticket_id))
+        # Zammad before 6 answers all=true without time accountings: read them then.
+        accountings = data.get("time_accountings")
+        if accountings is None or accountings:
+            accountings = self._time_accountings(ticket_id)
+        names = self.mapping.write_back.ticket.values()
+        self._seen.put(ticket_id, writeback.seen(data, ticket_id, names))
         return TicketSnapshot(
             ticket=ticket,
             organization=organization,
             customer=customer,
-            tags=frozenset(client.tags(ticket_id)),
-            article_types=tuple(a.get("type") or "" for a in client.articles(ticket_id)),
+            tags=frozenset(data.get("tags") or ()),
+            article_types=article_types,
             time_accounting_type_ids=tuple(
                 int(t["type_id"]) for t in accountings if t.get("type_id")
             ),
             time=tuple(w for t in accountings if (w := accounted_time(ticket_id, t))),
         )
 
+    def _time_accountings(self, ticket_id: int) -> list[dict[str, Any]]:
+        """The ticket's time accountings in full. Refused (403: older versions want
+        `admin.time_accounting`; 404: before the endpoint existed), deciding goes on and the
+        ticket says that its billable time is unavailable."""
+        try:
+            accountings = self._client().time_accountings(ticket_id)
+        except (ApiUnauthorized, ApiNotFound) as e:
+            if self.time_unavailable is None:
+                logger.warning("zammad.time-accounting-unavailable", extra={"error": str(e)})
+            self.time_unavailable = f"HTTP {e.status}"
+            return []
+        self.time_unavailable = None
+        return accountings
+
     def write_back(self, decision: Decision, facts: TicketFacts, *, note: bool) -> dict[str, Any]:
-        return writeback.payload(
+        item = writeback.payload(
             decision, facts, self.mapping, self.policy, self.language, note=note
         )
+        name = self.mapping.write_back.ticket.get("billable_time")
+        if self.time_unavailable and name and not facts.time:
+            unavailable = {"de": "nicht verfügbar", "en": "unavailable"}[self.language]
+            item["attributes"][name] = f"{unavailable} ({self.time_unavailable})"
+        seen = self._seen.take(int(facts.ticket_id))
+        return {**item, "seen": seen} if seen else item
 
     def deliver(self, payload: dict[str, Any], fence: Fence) -> list[str]:
         if payload.get("kind") == "organization":

@@ -508,6 +508,7 @@ class ZammadStandin:
         self._ticket_time: dict[int, list[int]] = {}
         self._tags: dict[int, list[str]] = {}
         self._attributes: dict[int, dict[str, Any]] = {}
+        self._stale_columns: set[tuple[str, str]] = set()
         self._webhooks: dict[int, dict[str, Any]] = {}
         self._triggers: dict[int, dict[str, Any]] = {}
         self._faults: list[_Fault] = []
@@ -668,6 +669,20 @@ class ZammadStandin:
             self._attributes[attribute["id"]] = attribute
             self._materialise(attribute)
             return attribute["id"]
+
+    def forget_until_restart(self, object: str, name: str) -> None:
+        """Answer as a Zammad process that has not reloaded its columns since `name` was
+        migrated: param_cleanup keeps only the columns of `Model.new`, from the process's column
+        cache, which only the process that ran the migration resets (reset_database_info in
+        app/models/object_manager/attribute.rb; can_cleanup_param.rb): writes drop the
+        attribute, answered 200, until `restart`."""
+        with self._lock:
+            self._stale_columns.add((object, name))
+
+    def restart(self) -> None:
+        """Zammad restarted: every process knows every migrated column."""
+        with self._lock:
+            self._stale_columns.clear()
 
     def add_webhook(
         self,
@@ -1163,6 +1178,15 @@ class ZammadStandin:
 
     # ------------------------------------------------------------------ custom attributes
 
+    def _writable(self, object_name: str) -> dict[str, dict[str, Any]]:
+        """The custom attributes that writes keep: executed, and known to the process that
+        answers (see `forget_until_restart`)."""
+        return {
+            name: attribute
+            for name, attribute in self._executed(object_name).items()
+            if (object_name, name) not in self._stale_columns
+        }
+
     def _executed(self, object_name: str) -> dict[str, dict[str, Any]]:
         return {
             a["name"]: a
@@ -1510,7 +1534,7 @@ class ZammadStandin:
     ) -> dict[str, Any]:
         """Validate a partial ticket update; returns column -> new value. Raises 422."""
         changes: dict[str, Any] = {}
-        custom = self._executed("Ticket")
+        custom = self._writable("Ticket")
         for key, value in params.items():
             if key in TICKET_RELATION_NAMES and not isinstance(value, int):
                 changes[TICKET_RELATION_NAMES[key]] = self._lookup_relation(key, value)
@@ -1540,8 +1564,8 @@ class ZammadStandin:
                 changes[key] = self._coerce_custom(custom[key], value)
             elif key == "article" and not for_create:
                 continue  # handled by the caller
-            else:
-                raise _unprocessable(f"unknown attribute '{key}' for Ticket.")
+            else:  # dropped, answered 200: param_cleanup keeps only the record's columns
+                continue  # (app/models/application_model/can_cleanup_param.rb)
         return changes
 
     def _create_ticket(
@@ -2244,7 +2268,7 @@ class ZammadStandin:
 
     def _r_organizations_update(self, req: _Req, org_id: str) -> tuple[int, Any]:
         org = self._organization(int(org_id))
-        custom = self._executed("Organization")
+        custom = self._writable("Organization")
         changes: dict[str, Any] = {}
         for key, value in req.params().items():
             if key in ORGANIZATION_READ_ONLY:
@@ -2259,8 +2283,8 @@ class ZammadStandin:
                 changes[key] = _as_bool(value, key) if key != "domain" else value
             elif key in custom:
                 changes[key] = self._coerce_custom(custom[key], value)
-            else:
-                raise _unprocessable(f"unknown attribute '{key}' for Organization.")
+            else:  # dropped, answered 200: param_cleanup keeps only the record's columns
+                continue  # (app/models/application_model/can_cleanup_param.rb)
         changed = {k for k, v in changes.items() if org.get(k) != v}
         if changed:
             org.update({k: changes[k] for k in changed})
@@ -2276,7 +2300,49 @@ class ZammadStandin:
         return 200, [self._ticket_view(t, names=req.expand) for t in tickets]
 
     def _r_tickets_show(self, req: _Req, ticket_id: str) -> tuple[int, Any]:
-        return 200, self._ticket_view(self._ticket(int(ticket_id)), names=req.expand)
+        ticket = self._ticket(int(ticket_id))
+        if req.arg("all") in ("true", "1"):
+            return 200, self._ticket_all(ticket)
+        return 200, self._ticket_view(ticket, names=req.expand)
+
+    def _ticket_all(self, ticket: Mapping[str, Any]) -> dict[str, Any]:
+        """`?all=true` as Zammad 6 answers it (app/models/ticket/assets_all.rb): ids, tags and
+        time accountings sliced to five keys (no created_at), and `assets` keyed by model and
+        by id as a JSON string: the ticket and its articles with ids, not names; the
+        organisation (Organization#assets, with member_ids) and the ticket's users
+        (Ticket#assets_user: created_by, updated_by, owner, customer)."""
+        ticket_id = ticket["id"]
+        article_ids = list(self._ticket_articles.get(ticket_id, []))
+        assets: dict[str, dict[str, Any]] = {
+            "Ticket": {str(ticket_id): self._ticket_view(ticket, names=False)},
+            "TicketArticle": {
+                str(a): self._article_view(self._articles[a], names=False) for a in article_ids
+            },
+            "User": {},
+        }
+        organization = self._organizations.get(ticket["organization_id"])
+        if organization:
+            assets["Organization"] = {
+                str(organization["id"]): self._organization_view(organization, names=False)
+            }
+        for column in ("created_by_id", "updated_by_id", "owner_id", "customer_id"):
+            user = self._users.get(ticket[column])
+            if user:
+                assets["User"][str(user["id"])] = self._user_view(user, names=False)
+        slice_keys = ("id", "ticket_id", "ticket_article_id", "time_unit", "type_id")
+        return {
+            "ticket_id": ticket_id,
+            "ticket_article_ids": article_ids,
+            "assets": assets,
+            "links": [],
+            "tags": list(self._tags.get(ticket_id, [])),
+            "mentions": [],
+            "time_accountings": [
+                {k: self._time_accountings[i].get(k) for k in slice_keys}
+                for i in self._ticket_time.get(ticket_id, [])
+            ],
+            "form_meta": {},
+        }
 
     def _r_tickets_create(self, req: _Req) -> tuple[int, Any]:
         params = req.params()
