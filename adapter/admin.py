@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from adapter.engine import best_covering, contract_view
+from adapter.limits import MAX_ROW_ID
 from adapter.policy import Policy
 from adapter.quota import period_label, period_of, period_start
 from adapter.store import Store
@@ -111,11 +112,14 @@ def organisations(
 
 
 def parse_dead_letter_key(key: str) -> tuple[str, int] | None:
-    """`outbox-7` (as dead letters are listed; `outbox:7` too) as (queue, row id)."""
+    """`outbox-7` (as dead letters are listed; `outbox:7` too) as (queue, row id); None for
+    anything else, a row id beyond the 64-bit column included."""
     queue, _, number = key.replace(":", "-").partition("-")
-    if queue not in QUEUES or not number.isdigit():
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+    if queue not in QUEUES or not (number.isascii() and number.isdigit()):
         return None
-    return queue, int(number)
+    row = int(number)
+    return (queue, row) if row <= MAX_ROW_ID else None
 
 
 def retry_dead_letter(store: Store, key: str, now: datetime) -> bool:

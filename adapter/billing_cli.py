@@ -12,6 +12,7 @@ import click
 
 from adapter.billing import BillableLine, month_lines, month_window
 from adapter.csv_cells import neutralise
+from adapter.limits import EARLIEST, LATEST, date_problem
 from adapter.oncall import Booking, base_fee_lines, validate_booking
 
 EXPORT_COLUMNS = (
@@ -126,6 +127,9 @@ def _month(_: Any, param: click.Parameter, value: str) -> tuple[int, int]:
         day = date.fromisoformat(f"{value}-01")
     except ValueError:
         raise click.BadParameter(f"not a month YYYY-MM: {value!r}") from None
+    if date_problem(day):
+        first, last = f"{EARLIEST:%Y-%m}", f"{LATEST:%Y-%m}"
+        raise click.BadParameter(f"must lie between {first} and {last}, not {value!r}")
     return day.year, day.month
 
 

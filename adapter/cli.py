@@ -8,11 +8,12 @@ import sys
 import threading
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from adapter.explain import WhatIf, WhatIfError, render_text, what_if
+from adapter.limits import date_problem
 from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS, Policy
 from adapter.settings import Settings, load_settings
 from connectors.errors import ApiError
@@ -103,13 +104,17 @@ def check(ctx: Context) -> None:
         raise click.ClickException(f"{problems} error(s)")
 
 
+Day = TypeVar("Day", date, datetime)
+
+
 def _date(_: Any, param: click.Parameter, value: str | None) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"not a date YYYY-MM-DD: {value!r}") from None
+    return _in_range(day)
 
 
 def _instant_or_none(ctx: Any, param: click.Parameter, value: str | None) -> datetime | None:
@@ -125,7 +130,15 @@ def _instant(_: Any, param: click.Parameter, value: str | None) -> datetime:
         raise click.BadParameter(f"not an ISO 8601 date and time: {value!r}") from None
     if at.tzinfo is None:
         raise click.BadParameter("needs a UTC offset, e.g. 2026-11-20T17:05:00+01:00 or …Z")
-    return at
+    return _in_range(at)
+
+
+def _in_range(value: Day) -> Day:
+    """A date or date-time within `adapter.limits`' years; click names the option."""
+    problem = date_problem(value)
+    if problem:
+        raise click.BadParameter(problem)
+    return value
 
 
 # How explain's errors name its inputs.

@@ -14,9 +14,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from adapter.billing import BillableLine, Prices, line_id
+from adapter.limits import DATE_RANGE, date_problem
 
 __all__ = [
     "BASE_FEE_CODE",
+    "MAX_EMPLOYEES",
     "MAX_HOURS_PER_EMPLOYEE",
     "MAX_WINDOW_HOURS",
     "MIN_DAYS_AHEAD",
@@ -29,6 +31,7 @@ __all__ = [
 MIN_DAYS_AHEAD = 14
 MAX_WINDOW_HOURS = 10
 MAX_HOURS_PER_EMPLOYEE = 8
+MAX_EMPLOYEES = 100  # a base fee line per day and employee is built for every booking
 BASE_FEE_CODE = "on_call_base_fee"
 
 
@@ -63,6 +66,9 @@ def validate_booking(booking: Booking, today: date) -> list[str]:
             f"on-call must be booked at least {MIN_DAYS_AHEAD} days ahead: "
             f"{', '.join(map(str, too_soon))} is too soon (earliest {earliest})"
         )
+    out_of_range = sorted(d for d in set(booking.days) if date_problem(d))
+    if out_of_range:
+        errors.append(f"days {DATE_RANGE}: {', '.join(map(str, out_of_range))}")
     span = f"{booking.start:%H:%M}–{booking.end:%H:%M}"
     if booking.end <= booking.start:
         errors.append(f"the window {span} must end after it starts, on the same day")
@@ -73,7 +79,11 @@ def validate_booking(booking: Booking, today: date) -> list[str]:
         )
     if booking.employees < 1:
         errors.append("book at least one employee")
-    if booking.hours < 0.5:  # work is billed in started half hours; stored in whole minutes
+    elif booking.employees > MAX_EMPLOYEES:
+        errors.append(f"book at most {MAX_EMPLOYEES} employees")
+    if not math.isfinite(booking.hours) or booking.hours > 24:
+        errors.append("book a number of working hours a day of at most 24")
+    elif booking.hours < 0.5:  # work is billed in started half hours; stored in whole minutes
         errors.append("book at least half an hour of working hours a day")
     elif booking.employees >= 1 and booking.hours / booking.employees > MAX_HOURS_PER_EMPLOYEE:
         needed = math.ceil(booking.hours / MAX_HOURS_PER_EMPLOYEE)

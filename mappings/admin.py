@@ -28,10 +28,11 @@ from adapter.contracts import Contract, ContractStatus
 from adapter.decisions import DecisionInputs
 from adapter.engine import FLAG_CODES, AccountedTime, TicketFacts
 from adapter.explain import WhatIf
-from adapter.oncall import Booking
+from adapter.oncall import MAX_EMPLOYEES, Booking
 from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS, WARNING_CODES
 from adapter.quota import LedgerEntry, LedgerView
 from adapter.replay import ReplayRequest
+from mappings.bounds import DATES, NO_NUL
 from mappings.licences import OPTIONS
 
 STATUSES = tuple(str(s) for s in ContractStatus)
@@ -357,17 +358,20 @@ class ExplainRequestSchema(Schema):
 
     customer = fields.String(
         load_default=None,
-        validate=validate.Length(min=1),
+        validate=[validate.Length(min=1), NO_NUL],
         metadata={"description": "Use this customer's contracts and ledger (or describe one)."},
     )
     plan = fields.String(load_default=None)
-    purchased = fields.Date(load_default=None)
-    accepted = fields.Date(load_default=None)
-    go_live = fields.Date(load_default=None)
-    cancelled = fields.Date(load_default=None, metadata={"description": "Notice given on."})
+    purchased = fields.Date(load_default=None, validate=DATES)
+    accepted = fields.Date(load_default=None, validate=DATES)
+    go_live = fields.Date(load_default=None, validate=DATES)
+    cancelled = fields.Date(
+        load_default=None, validate=DATES, metadata={"description": "Notice given on."}
+    )
     options = fields.List(fields.String(validate=validate.OneOf(OPTIONS)), load_default=list)
     created = fields.AwareDateTime(
         load_default=lambda: datetime.now(UTC),
+        validate=DATES,
         metadata={"description": "Ticket creation, with an offset; default: now."},
     )
     categories = fields.List(fields.String(validate=validate.OneOf(CATEGORIES)), load_default=list)
@@ -409,12 +413,14 @@ class ExplainRequestSchema(Schema):
 
 class ReplayRequestSchema(Schema):
     since = fields.AwareDateTime(
-        load_default=None, metadata={"description": "Tickets created at or after."}
+        load_default=None, validate=DATES, metadata={"description": "Tickets created at or after."}
     )
-    until = fields.AwareDateTime(load_default=None, metadata={"description": "And before."})
+    until = fields.AwareDateTime(
+        load_default=None, validate=DATES, metadata={"description": "And before."}
+    )
     customer = fields.String(
         load_default=None,
-        validate=validate.Length(min=1),
+        validate=[validate.Length(min=1), NO_NUL],
         metadata={"description": "Only this customer's tickets."},
     )
     apply = fields.Boolean(
@@ -502,15 +508,17 @@ CLOCK = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="a time of day HH:MM
 class OnCallBookingSchema(Schema):
     """An extended on-call booking (Erweiterte Rufbereitschaft) for one customer."""
 
-    customer = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    days = fields.List(fields.Date(), required=True, validate=validate.Length(min=1, max=366))
+    customer = fields.String(required=True, validate=[validate.Length(min=1, max=64), NO_NUL])
+    days = fields.List(
+        fields.Date(validate=DATES), required=True, validate=validate.Length(min=1, max=366)
+    )
     start = fields.String(
         required=True, validate=CLOCK, metadata={"description": "Window start, HH:MM."}
     )
     end = fields.String(
         required=True, validate=CLOCK, metadata={"description": "Window end, HH:MM."}
     )
-    employees = fields.Integer(required=True, validate=validate.Range(min=1, max=100))
+    employees = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_EMPLOYEES))
     hours = fields.Float(
         required=True,
         validate=validate.Range(min=0, max=24, min_inclusive=False),

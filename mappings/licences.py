@@ -22,6 +22,8 @@ from marshmallow import (
 )
 
 from adapter.contracts import LICENCE_STATUSES, Licence
+from adapter.limits import UnacceptableJson, loads
+from mappings.bounds import DATES
 from mappings.yamlfile import FileError, FileErrors, flatten_messages
 
 OPTIONS = ("third_party_projects",)
@@ -42,9 +44,10 @@ class LicenceSchema(Schema):
     )
     plan = fields.String(load_default=None, allow_none=True)
     product = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
-    purchased_on = fields.Date(required=True)
-    accepted_on = fields.Date(load_default=None, allow_none=True)
-    go_live_on = fields.Date(load_default=None, allow_none=True)
+    # Within adapter.limits' years: contract terms are computed from these dates.
+    purchased_on = fields.Date(required=True, validate=DATES)
+    accepted_on = fields.Date(load_default=None, allow_none=True, validate=DATES)
+    go_live_on = fields.Date(load_default=None, allow_none=True, validate=DATES)
     list_price = fields.Decimal(  # the column holds 12 digits, 2 of them decimals
         load_default=None,
         allow_none=True,
@@ -57,7 +60,7 @@ class LicenceSchema(Schema):
         validate=validate.Regexp(r"^[A-Z]{3}$", error="an ISO 4217 code such as EUR"),
     )
     status = fields.String(load_default="active", validate=validate.OneOf(LICENCE_STATUSES))
-    cancelled_on = fields.Date(load_default=None, allow_none=True)
+    cancelled_on = fields.Date(load_default=None, allow_none=True, validate=DATES)
     options = fields.List(fields.String(validate=validate.OneOf(OPTIONS)), load_default=list)
 
     def __init__(
@@ -81,15 +84,18 @@ class LicenceSchema(Schema):
                 raise ValidationError({k: ["must not contain NUL characters"] for k in bad})
         return data
 
-    @validates_schema(skip_on_field_errors=False)  # report every field of a row at once
-    def check(self, data: dict[str, Any], **_: Any) -> None:
+    @validates_schema(skip_on_field_errors=False, pass_original=True)  # every field at once
+    def check(self, data: dict[str, Any], original: Any, **_: Any) -> None:
         errors: dict[str, list[str]] = {}
         plan = data.get("plan") or self.product_plans.get(data.get("product") or "")
         if plan is None:
             errors["plan"] = ["required unless the product is mapped to a plan in erp.yaml"]
         elif plan not in self.plans:
             errors["plan"] = [f"unknown plan {plan!r}; known: {', '.join(self.plans)}"]
-        if data.get("status") in ("cancelled", "terminated") and not data.get("cancelled_on"):
+        # Given but invalid (out of range, say) has its own error: "required" would mislead.
+        raw = original.get("cancelled_on") if isinstance(original, dict) else None
+        given = data.get("cancelled_on") or (raw.strip() if isinstance(raw, str) else raw)
+        if data.get("status") in ("cancelled", "terminated") and not given:
             errors["cancelled_on"] = [f"required when status is {data['status']}"]
         if errors:
             raise ValidationError(errors)
@@ -126,16 +132,23 @@ def read_licence_file(
         text = path.read_text(encoding="utf-8-sig")
     except OSError as e:
         raise FileErrors([FileError(name, None, "", f"cannot read: {e.strerror}")]) from e
+    except UnicodeDecodeError as e:
+        raise FileErrors([FileError(name, None, "", f"not UTF-8 text: {e.reason}")]) from e
     if path.suffix.lower() == ".csv":
-        rows = list(csv.DictReader(text.splitlines()))
+        try:
+            rows = list(csv.DictReader(text.splitlines()))
+        except csv.Error as e:  # e.g. a cell over the csv module's field size limit
+            raise FileErrors([FileError(name, None, "", f"not valid CSV: {e}")]) from e
         schema: LicenceSchema = CsvLicenceSchema(plans, product_plans)
         # line of each data row: the header is line 1 (no quoted line breaks in these files)
         located = [(i, i + 1, row) for i, row in enumerate(rows, start=1)]
     else:
         try:
-            data = json.loads(text)
+            data = loads(text)
         except json.JSONDecodeError as e:
             raise FileErrors([FileError(name, e.lineno, "", f"not valid JSON: {e.msg}")]) from e
+        except UnacceptableJson as e:
+            raise FileErrors([FileError(name, None, e.path, f"not accepted: {e}")]) from e
         items = data.get("licences") if isinstance(data, dict) else data
         if not isinstance(items, list):
             raise FileErrors(

@@ -3,12 +3,17 @@ push's `LicenceSchema`, field for field and rule for rule."""
 
 from __future__ import annotations
 
+import re
+from datetime import date, timedelta
+
 import pytest
 from marshmallow import Schema, ValidationError, fields
 
 from adapter.app import create_app
+from adapter.limits import EARLIEST, LATEST, date_problem
 from adapter.services import build_services
 from adapter.settings import Settings
+from mappings.bounds import InDateRange
 from mappings.erp import load_erp_mapping
 from mappings.licences import LicenceSchema
 from webhooks.openapi import LICENCE_EXAMPLE, json_schema
@@ -60,6 +65,7 @@ def test_status_options_and_plan_are_enums(document, services):
     assert properties["purchased_on"] == {
         "type": "string",
         "format": "date",
+        "pattern": InDateRange.pattern,
         "description": properties["purchased_on"]["description"],
     }
     assert properties["cancelled_on"]["type"] == ["string", "null"]
@@ -100,6 +106,10 @@ SAMPLES = [
     {**LICENCE_EXAMPLE, "currency": "eur"},
     {**LICENCE_EXAMPLE, "revision": -1},
     {**LICENCE_EXAMPLE, "purchased_on": "2026-02-30"},
+    {**LICENCE_EXAMPLE, "purchased_on": "9999-12-31"},
+    {**LICENCE_EXAMPLE, "purchased_on": "1969-12-31"},
+    {**LICENCE_EXAMPLE, "purchased_on": "1970-01-01", "accepted_on": "2200-12-31"},
+    {**LICENCE_EXAMPLE, "status": "cancelled", "cancelled_on": "2201-01-01"},
     {**LICENCE_EXAMPLE, "list_price": "-1.00"},
     {**LICENCE_EXAMPLE, "list_price": -1},
     {**LICENCE_EXAMPLE, "list_price": "12,00"},
@@ -133,3 +143,19 @@ def test_a_field_type_without_a_json_schema_is_an_error_not_a_guess():
 
     with pytest.raises(TypeError, match="no JSON Schema for Dict"):
         json_schema(Odd())
+
+
+@pytest.mark.parametrize(
+    ("day", "inside"),
+    [
+        (EARLIEST, True),
+        (LATEST, True),
+        (EARLIEST - timedelta(days=1), False),
+        (LATEST + timedelta(days=1), False),
+        (date(1, 1, 1), False),
+        (date(9999, 12, 31), False),
+    ],
+)
+def test_the_documented_date_pattern_is_the_range_the_schemas_enforce(day, inside):
+    assert bool(re.match(InDateRange.pattern, day.isoformat())) is inside
+    assert (date_problem(day) is None) is inside

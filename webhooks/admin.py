@@ -8,7 +8,6 @@ schemas of `mappings.admin`, which the OpenAPI document describes.
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +18,7 @@ from marshmallow import Schema, ValidationError
 
 from adapter.admin import organisations, retry_dead_letter
 from adapter.explain import WhatIfError, render_text, what_if
+from adapter.limits import UnacceptableJson, loads
 from adapter.oncall import validate_booking
 from adapter.replay import replay
 from adapter.services import Services
@@ -38,7 +38,7 @@ from mappings.admin import (
 )
 from mappings.yamlfile import flatten_messages
 from webhooks import throttle
-from webhooks.errors import ApiProblem, error_body
+from webhooks.errors import ApiProblem, error_body, refused_json
 from webhooks.signatures import valid_bearer
 
 logger = logging.getLogger(__name__)
@@ -70,6 +70,15 @@ def authorise() -> ResponseReturnValue | None:
         raise ApiProblem(403, "forbidden", "the bearer token is not the admin token")
     throttle.succeeded("admin")
     return None
+
+
+@bp.before_request
+def no_nul_in_path() -> None:
+    """Nothing stored is named with a NUL (PostgreSQL text cannot hold one): not found, rather
+    than a query that fails. Runs after `authorise`."""
+    for name, value in (request.view_args or {}).items():
+        if "\x00" in str(value):
+            raise ApiProblem(404, "not_found", f"{name} must not contain NUL characters")
 
 
 @bp.get("/organisations")
@@ -193,7 +202,9 @@ def _json_body() -> Any:
     if request.mimetype != "application/json":
         raise ApiProblem(415, "unsupported_media_type", "send Content-Type: application/json")
     try:
-        data = json.loads(request.get_data(cache=False) or b"{}")
+        data = loads(request.get_data(cache=False) or b"{}")
+    except UnacceptableJson as e:
+        raise refused_json(e) from e
     except ValueError as e:
         raise ApiProblem(400, "invalid_json", f"the body is not JSON: {e}") from e
     if not isinstance(data, dict):

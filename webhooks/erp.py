@@ -9,7 +9,6 @@ is stored in one transaction, with the re-decisions of the customers it changed 
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -22,10 +21,11 @@ from marshmallow import ValidationError
 from adapter import metrics
 from adapter.contracts import Licence
 from adapter.licences import store_licences
+from adapter.limits import UnacceptableJson, loads
 from mappings.erp import ErpMapping, load_erp_mapping_for
 from mappings.licences import LicenceSchema
 from webhooks import throttle
-from webhooks.errors import ApiProblem, error_body
+from webhooks.errors import ApiProblem, error_body, refused_json
 from webhooks.signatures import valid_bearer
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,9 @@ def receive() -> ResponseReturnValue:
     if request.mimetype != "application/json":
         raise ApiProblem(415, "unsupported_media_type", "send Content-Type: application/json")
     try:
-        data = json.loads(request.get_data(cache=False))  # 413 past MAX_CONTENT_LENGTH
+        data = loads(request.get_data(cache=False))  # 413 past MAX_CONTENT_LENGTH
+    except UnacceptableJson as e:
+        raise refused_json(e) from e
     except ValueError as e:
         raise ApiProblem(400, "invalid_json", f"the body is not JSON: {e}") from e
 

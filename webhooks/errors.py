@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from adapter import metrics
+from adapter.limits import UnacceptableJson
 
 
 class ApiProblem(Exception):
@@ -24,6 +25,13 @@ class ApiProblem(Exception):
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": code, "message": message, "fields": fields or {}}
+
+
+def refused_json(e: UnacceptableJson) -> ApiProblem:
+    """400 for a body that parses as JSON but is refused (too deep, not Unicode text)."""
+    where = f" at {e.path}" if e.path else ""
+    fields = {e.path: str(e)} if e.path else {}
+    return ApiProblem(400, "invalid_json", f"the body has {e}{where}", fields)
 
 
 def _count_if_webhook(status: int) -> None:

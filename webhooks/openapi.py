@@ -18,6 +18,7 @@ from flask.typing import ResponseReturnValue
 from marshmallow import Schema, fields, missing, validate
 
 from mappings import admin
+from mappings.bounds import InDateRange
 from mappings.licences import LicenceSchema
 from webhooks import erp
 
@@ -588,4 +589,6 @@ def _validator_schema(validator: Any, described: Mapping[str, Any]) -> dict[str,
         return {k: v for k, v in limits.items() if v is not None}
     if isinstance(validator, validate.Regexp):
         return {"pattern": validator.regex.pattern}
+    if isinstance(validator, InDateRange):
+        return {"pattern": validator.pattern}
     raise TypeError(f"no JSON Schema for validator {type(validator).__name__}")

@@ -1,4 +1,5 @@
-"""Shared-secret checks, all in constant time."""
+"""Shared-secret checks, all in constant time, on bytes: `hmac.compare_digest` refuses str
+with non-ASCII characters, and a header may carry any byte (WSGI gives it as latin-1 text)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ def hub_signature(secret: str, body: bytes) -> str:
 
 
 def valid_hub_signature(secret: str, body: bytes, header: str | None) -> bool:
-    return bool(header) and hmac.compare_digest(hub_signature(secret, body), header.strip())
+    return bool(header) and same_secret(hub_signature(secret, body), header.strip())
 
 
 def valid_bearer(token: str, header: str | None) -> bool:
@@ -21,4 +22,10 @@ def valid_bearer(token: str, header: str | None) -> bool:
 
 
 def same_secret(expected: str, given: str) -> bool:
-    return hmac.compare_digest(expected.encode(), given.encode())
+    return hmac.compare_digest(_bytes(expected), _bytes(given))
+
+
+def _bytes(text: str) -> bytes:
+    # surrogatepass: a lone surrogate (from a server that decodes with surrogateescape)
+    # compares unequal instead of raising.
+    return text.encode("utf-8", "surrogatepass")

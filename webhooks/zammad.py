@@ -7,7 +7,6 @@ Verifies `X-Hub-Signature` over the raw body, validates the payload, and stores 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from datetime import UTC, datetime
 
@@ -16,9 +15,10 @@ from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 
 from adapter import metrics
+from adapter.limits import UnacceptableJson, loads
 from mappings.yamlfile import flatten_messages
 from mappings.zammad import HELPDESK, load_webhook
-from webhooks.errors import ApiProblem
+from webhooks.errors import ApiProblem, refused_json
 from webhooks.signatures import valid_hub_signature
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,9 @@ def receive() -> ResponseReturnValue:
         # UTF-8 only (RFC 8259): the inbox keeps the body as text. json.loads would also take
         # UTF-16/32 bytes, which the decode for the inbox would then fail on (a 500).
         text = body.decode("utf-8")
-        data = json.loads(text)
+        data = loads(text)
+    except UnacceptableJson as e:
+        raise refused_json(e) from e
     except ValueError as e:  # UnicodeDecodeError included
         raise ApiProblem(400, "invalid_json", f"the body is not JSON: {e}") from e
     if not isinstance(data, dict):
@@ -54,9 +56,13 @@ def receive() -> ResponseReturnValue:
             422, "invalid_payload", "the payload is not Zammad's ticket webhook", fields
         ) from e
     # Zammad keeps one delivery id across its retries; without one, the body itself is the key.
-    # Zammad's ids are UUIDs; anything longer than the column is keyed by its hash.
+    # Zammad's ids are UUIDs; anything longer than the column, or not printable ASCII (a NUL
+    # cannot be stored in PostgreSQL), is keyed by its hash.
     given = request.headers.get("X-Zammad-Delivery")
-    delivery = given if given and len(given) <= 120 else _digest(given.encode() if given else body)
+    if given and len(given) <= 120 and given.isascii() and given.isprintable():
+        delivery = given
+    else:
+        delivery = _digest(given.encode("utf-8", "surrogatepass") if given else body)
     store = services.store
     with store.session() as session:
         stored = store.accept_inbox(
@@ -64,7 +70,7 @@ def receive() -> ResponseReturnValue:
             helpdesk=HELPDESK,
             delivery_id=delivery,
             ticket_id=str(event.ticket.id),
-            trigger=(request.headers.get("X-Zammad-Trigger") or "")[:255] or None,
+            trigger=_printable(request.headers.get("X-Zammad-Trigger") or "")[:255] or None,
             payload=text,
             now=datetime.now(UTC),
             body_digest=hashlib.sha256(body).hexdigest(),
@@ -78,6 +84,11 @@ def receive() -> ResponseReturnValue:
     metrics.count_webhook(HELPDESK, "accepted")
     services.wake_worker()
     return {"status": "accepted"}, 202
+
+
+def _printable(header: str) -> str:
+    """A header as text for the record: control characters out (PostgreSQL refuses NUL)."""
+    return "".join(c for c in header if c.isprintable())
 
 
 def _digest(data: bytes) -> str:
