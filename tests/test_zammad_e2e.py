@@ -300,3 +300,30 @@ def test_time_accountings_refused_with_403_keep_deciding_and_say_billable_time_u
     assert work_items(rig, ticket_id) == []
     with rig.store.session() as session:
         assert rig.store.dead_letters(session) == []
+
+
+def _reads_and_puts(rig, ticket_id):
+    path = f"/api/v1/tickets/{ticket_id}"
+    requests_ = [r for r in rig.zammad.requests if r.path == path]
+    reads = [r for r in requests_ if r.method == "GET" and "all=true" in r.query]
+    return len(reads), len([r for r in requests_ if r.method == "PUT" and r.status == 200])
+
+
+def test_a_write_back_right_after_its_decision_spares_the_second_read(rig):
+    user = customer(rig, "C-800", "basic")
+    rig.settle()  # the licence's re-check of the customer's tickets: done before this one
+    ticket_id = ticket(rig, user, 3)
+    rig.settle()
+    assert _reads_and_puts(rig, ticket_id) == (1, 1)  # read to decide, then one PUT with the note
+    assert len([a for a in rig.zammad.articles(ticket_id) if a["type"] == "note"]) == 1
+
+
+def test_a_write_back_retried_after_a_failure_reads_the_ticket_again(rig):
+    user = customer(rig, "C-801", "basic")
+    rig.settle()
+    rig.zammad.inject_fault("PUT", r"^/api/v1/tickets/\d+$", status=503, times=3)
+    ticket_id = ticket(rig, user, 3)
+    rig.settle()
+    reads, puts = _reads_and_puts(rig, ticket_id)
+    assert reads == 2 and puts == 1  # the retry did not trust what the decision had seen
+    assert rig.zammad.ticket(ticket_id)["entitlement_plan"] == "basic"
