@@ -10,8 +10,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from adapter.services import Services, build_services
 from adapter.settings import Settings, load_settings
 
-MAX_BODY = 1024 * 1024  # 1 MiB: Zammad's payloads are a few KiB
-
 
 class ConfigError(RuntimeError):
     pass
@@ -30,7 +28,7 @@ def create_app(
             "(set ENTITLEMENTS_INSECURE_NO_SIGNATURE=1 only for a local trial)"
         )
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config.update(test_config or {})
     init_app(app, services or build_services(settings))
     if settings.trusted_proxies:

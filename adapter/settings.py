@@ -30,6 +30,9 @@ class Settings:
     reconcile_interval: int = 300  # seconds between the worker's reconcile runs; 0: never
     erp_sync_interval: int = 900  # seconds between the worker's ERP pulls; 0: never
     retention_days: int = 7  # days a processed webhook payload is kept (personal data)
+    # Larger bodies are answered 413. Zammad's default payload embeds the organisation with all
+    # its members and the whole article: 1.7 MB for 5,000 members and a 1 MB HTML mail.
+    max_body_bytes: int = 8 * 1024 * 1024
     log_level: str = "INFO"
     metrics_port: int | None = None  # `worker`'s own /metrics port; None: not served
     metrics_host: str = "127.0.0.1"  # where that port listens; Prometheus scrapes it locally

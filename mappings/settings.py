@@ -48,6 +48,7 @@ class SettingsSchema(Schema):
     LEASE = fields.Integer(validate=validate.Range(min=1))
     WORKER_THREADS = fields.Integer(validate=validate.Range(min=1, max=64))
     RETENTION_DAYS = fields.Integer(validate=validate.Range(min=0))
+    MAX_BODY_BYTES = fields.Integer(validate=validate.Range(min=64 * 1024, max=256 * 1024 * 1024))
     LOG_LEVEL = fields.String(validate=_log_level)
     METRICS_PORT = fields.Integer(validate=validate.Range(min=1, max=65535))
     METRICS_HOST = fields.String(validate=validate.Length(min=1))

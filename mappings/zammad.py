@@ -160,10 +160,63 @@ class ArticleSchema(Schema):
         return ZammadArticle(**data)
 
 
+# Ruby's Time#to_s, as a custom payload renders `#{ticket.updated_at}`: "2025-01-01 10:00:00 UTC"
+# (app/jobs/trigger_webhook_job/custom_payload/parser.rb inserts time values with `to_s`).
+RUBY_TIME = re.compile(r"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) (UTC|[+-]\d{2})(\d{2})?")
+
+
+class ZammadTime(fields.AwareDateTime):
+    """A time with its offset, in ISO 8601 (the default payload, the API) or as Ruby's to_s."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
+        match = RUBY_TIME.fullmatch(value.strip()) if isinstance(value, str) else None
+        if match:
+            day, clock, hours, minutes = match.groups()
+            offset = "+00:00" if hours == "UTC" else f"{hours}:{minutes or '00'}"
+            value = f"{day}T{clock}{offset}"
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+TICKET_IDS = validate.Range(min=1, max=2**63 - 1)
+# A ticket's link, as `#{notification.link}` renders it in the pre-defined (Slack, Mattermost,
+# Teams, …) payloads, which carry no ticket id (app/models/webhook/pre_defined/*.rb).
+TICKET_LINK = re.compile(r"#ticket/zoom/(\d{1,19})\b")
+
+
+def ticket_reference(payload: Any) -> int | None:
+    """The ticket a webhook names, whatever the shape of its payload: `ticket.id` (the default
+    payload; a custom one renders `#{ticket.id}` as a string), a top-level `ticket_id`, or the
+    ticket's link anywhere in it. None: it names no ticket."""
+    if isinstance(payload, dict):
+        ticket = payload.get("ticket")
+        for candidate in (ticket.get("id") if isinstance(ticket, dict) else None,
+                          payload.get("ticket_id")):  # fmt: skip
+            if isinstance(candidate, str) and candidate.strip().isdigit():
+                candidate = int(candidate.strip())
+            if isinstance(candidate, int) and not isinstance(candidate, bool):
+                return candidate if 1 <= candidate <= 2**63 - 1 else None
+    for text in _strings(payload):
+        if match := TICKET_LINK.search(text):
+            number = int(match.group(1))
+            return number if 1 <= number <= 2**63 - 1 else None
+    return None
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
 class TicketSchema(_Record):
-    id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**63 - 1))
-    created_at = fields.AwareDateTime(required=True, default_timezone=None)
-    updated_at = fields.AwareDateTime(required=True, default_timezone=None)
+    id = fields.Integer(required=True, validate=TICKET_IDS)
+    created_at = ZammadTime(required=True, default_timezone=None)
+    updated_at = ZammadTime(required=True, default_timezone=None)
     number = fields.String(load_default=None, allow_none=True)
     title = fields.String(load_default=None, allow_none=True)
     group = fields.String(load_default=None, allow_none=True)

@@ -33,7 +33,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import func, select
 
-from adapter.app import MAX_BODY, create_app
+from adapter.app import create_app
 from adapter.limits import MAX_JSON_DEPTH, date_problem
 from adapter.services import Services, build_services
 from adapter.settings import Settings
@@ -102,6 +102,7 @@ def services(database_url: str, store: Store) -> Services:
         "erp_push_token": ERP_TOKEN,
         "admin_token": ADMIN_TOKEN,
         "language": "en",
+        "max_body_bytes": MAX_BODY,  # the limit's edges, without 8 MiB bodies by the hundred
     }
     return build_services(Settings(database_url=database_url, **options), store=store)
 
@@ -285,6 +286,7 @@ CONTENT_TYPES = st.sampled_from(
 )
 # Now and then: JSON's type with odd parameters, which must not upset the media type parser.
 ODD_CONTENT_TYPES = st.builds("application/json; charset={}".format, ODD_TEXT) | ODD_TEXT
+MAX_BODY = 1024 * 1024
 HUGE = st.sampled_from([2_000, 200_000, MAX_BODY - 64, MAX_BODY + 1])
 
 

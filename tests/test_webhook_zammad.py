@@ -12,7 +12,16 @@ from adapter.app import ConfigError, create_app
 from adapter.services import build_services
 from adapter.settings import Settings
 from adapter.store.models import InboxRow
-from tests.zammad_helpers import SECRET, fixture_names, load_fixture, zammad_body, zammad_headers
+from connectors.zammad.standin import ruby_json
+from mappings.zammad import load_webhook
+from tests.zammad_helpers import (
+    FIXTURES,
+    SECRET,
+    fixture_names,
+    load_fixture,
+    zammad_body,
+    zammad_headers,
+)
 
 
 @pytest.fixture
@@ -160,13 +169,33 @@ def test_a_replayed_body_counts_as_new_once_its_retention_has_passed(client, sto
     assert inbox_count(store) == 2
 
 
-def test_body_over_one_mebibyte_is_refused(client, store):
+def test_a_body_over_max_body_bytes_is_refused(database_url, store):
+    settings = Settings(
+        database_url=database_url, zammad_webhook_secret=SECRET, max_body_bytes=256 * 1024
+    )
+    client = create_app(services=build_services(settings, store=store)).test_client()
     payload = load_fixture("ticket_created__default")
-    payload["ticket"]["note"] = "x" * (1024 * 1024)
+    payload["ticket"]["note"] = "x" * (256 * 1024)
     response = post(client, payload)
     assert response.status_code == 413
     assert response.json["error"] == "request_entity_too_large"
     assert inbox_count(store) == 0
+
+
+def test_a_real_sized_default_payload_is_accepted(client, store):
+    # Zammad's default payload embeds the organisation with all its members (logins) and the
+    # whole article (app/jobs/trigger_webhook_job.rb; to_json escapes <, >, &):
+    # an organisation of 5,000 members and a 1 MB tag-dense HTML mail.
+    payload = load_fixture("ticket_updated__default")
+    organization = payload["ticket"]["organization"]
+    organization["member_ids"] = list(range(10, 5010))
+    organization["members"] = [f"user{n}@bigorg-example.com" for n in range(5000)]
+    cell = '<td style="font-family:Calibri"><span lang="de">Wert &amp; Text</span></td>'
+    payload["article"]["body"] = "<table>" + ("<tr>" + cell * 10 + "</tr>") * 1250 + "</table>"
+    body = ruby_json(payload)
+    assert len(body) > 1_500_000
+    assert post(client, body=body).status_code == 202
+    assert inbox_count(store) == 1
 
 
 def test_not_json_content_type_is_refused(client):
@@ -219,3 +248,65 @@ def test_the_app_refuses_to_start_without_a_webhook_secret(database_url):
 def test_health_and_readiness(client):
     assert client.get("/healthz").json == {"status": "ok"}
     assert client.get("/readyz").json == {"status": "ok"}
+
+
+# --- custom and pre-defined payloads (Zammad 6) ---
+# Shapes after Zammad's source: a custom payload renders placeholders, times with Ruby's to_s
+# (app/jobs/trigger_webhook_job/custom_payload/parser.rb); the pre-defined Slack payload
+# carries the ticket only in its link (app/models/webhook/pre_defined/slack.rb).
+CUSTOM = FIXTURES / "custom"
+CUSTOM_NAMES = sorted(p.stem for p in CUSTOM.glob("*.json"))
+
+
+@pytest.fixture
+def client_with_api(database_url, store):
+    """The adapter with Zammad's API configured (not called on receipt)."""
+    settings = Settings(
+        database_url=database_url,
+        zammad_webhook_secret=SECRET,
+        zammad_url="http://127.0.0.1:9",
+        zammad_token="token-of-the-integration-user",
+    )
+    return create_app(services=build_services(settings, store=store)).test_client()
+
+
+def custom_body(name: str) -> bytes:
+    return (CUSTOM / f"{name}.json").read_bytes()
+
+
+@pytest.mark.parametrize("name", CUSTOM_NAMES)
+def test_with_the_api_a_payload_that_names_its_ticket_is_accepted(name, client_with_api, store):
+    assert post(client_with_api, body=custom_body(name)).status_code == 202
+    with store.session() as session:
+        assert session.scalar(select(InboxRow.ticket_id)) == "81"
+
+
+@pytest.mark.parametrize("name", ["ticket_updated__custom_payload", "ticket_updated__slack"])
+def test_without_the_api_only_the_default_payload_will_do(name, client, store):
+    response = post(client, body=custom_body(name))
+    assert response.status_code == 422 and "ticket" in str(response.json["fields"])
+    assert inbox_count(store) == 0
+
+
+def test_times_as_ruby_writes_them_are_read_with_their_offset(client, services):
+    assert post(client, body=custom_body("ticket_updated__ruby_times")).status_code == 202
+    event = load_webhook(json.loads(custom_body("ticket_updated__ruby_times")))
+    assert event.ticket.created_at == datetime(2025, 1, 1, 9, 58, 12, tzinfo=UTC)
+    assert event.ticket.updated_at == datetime(2025, 1, 1, 10, 0, tzinfo=UTC)
+
+
+def test_a_payload_naming_no_ticket_is_refused_even_with_the_api(client_with_api, store):
+    response = post(client_with_api, body=b'{"text": "# Something happened"}')
+    assert response.status_code == 422
+    assert inbox_count(store) == 0
+
+
+@pytest.mark.parametrize("client_kind", ["client", "client_with_api"])
+def test_an_empty_body_without_signature_is_refused_saying_why(client_kind, request, store):
+    # A payload rendering to {} is sent with no body and no X-Hub-Signature (lib/user_agent.rb).
+    client = request.getfixturevalue(client_kind)
+    headers = {"Content-Type": "application/json; charset=utf-8", "X-Zammad-Delivery": "d-9"}
+    response = client.post("/webhooks/zammad", data=b"", headers=headers)
+    assert response.status_code == 400 and response.json["error"] == "empty_body"
+    assert "names the ticket" in response.json["message"]
+    assert inbox_count(store) == 0

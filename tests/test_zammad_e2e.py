@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
 import pytest
@@ -326,4 +327,26 @@ def test_a_write_back_retried_after_a_failure_reads_the_ticket_again(rig):
     rig.settle()
     reads, puts = _reads_and_puts(rig, ticket_id)
     assert reads == 2 and puts == 1  # the retry did not trust what the decision had seen
+    assert rig.zammad.ticket(ticket_id)["entitlement_plan"] == "basic"
+
+
+def test_a_pre_defined_slack_webhook_naming_the_ticket_by_its_link_gets_it_decided(rig):
+    # The pre-defined payloads carry the ticket only in its link (webhook/pre_defined/slack.rb)
+    auth = {"Authorization": f"Token token={rig.zammad.token}"}
+    for trigger in requests.get(f"{rig.zammad.api_url}triggers", headers=auth, timeout=5).json():
+        requests.put(
+            f"{rig.zammad.api_url}triggers/{trigger['id']}",
+            json={"active": False},
+            headers=auth,
+            timeout=5,
+        )
+    user = customer(rig, "C-900", "basic")
+    rig.settle()
+    ticket_id = ticket(rig, user, 4)
+    text = f"_[Ticket#31081]({rig.zammad.url}/#ticket/zoom/{ticket_id}): Updated_"
+    body = json.dumps({"text": "# Question 4", "attachments": [{"text": text}]}).encode()
+    headers = zammad_headers(body, secret=rig.settings.zammad_webhook_secret)
+    answer = requests.post(f"{rig.url}/webhooks/zammad", data=body, headers=headers, timeout=5)
+    assert answer.status_code == 202
+    rig.settle()
     assert rig.zammad.ticket(ticket_id)["entitlement_plan"] == "basic"

@@ -135,7 +135,7 @@ def openapi_document(plans: Collection[str], products: Collection[str]) -> dict[
                         },
                         "400": problem("The body is not JSON"),
                         "401": problem("Bearer token missing or wrong"),
-                        "413": problem("The body is over 1 MiB"),
+                        "413": problem("The body is over MAX_BODY_BYTES (default 8 MiB)"),
                         "415": problem("Content-Type is not application/json"),
                         "422": problem(
                             "Invalid licences; `fields` is keyed by item and field, e.g. "
@@ -163,7 +163,7 @@ def openapi_document(plans: Collection[str], products: Collection[str]) -> dict[
                         "200": {"description": "A duplicate delivery, or an ignored event"},
                         "400": problem("The body is not JSON"),
                         "401": problem("Signature missing or wrong"),
-                        "413": problem("The body is over 1 MiB"),
+                        "413": problem("The body is over MAX_BODY_BYTES (default 8 MiB)"),
                         "415": problem("Content-Type is not application/json"),
                         "422": problem("Not Zammad's ticket webhook payload"),
                     },

@@ -17,7 +17,7 @@ from marshmallow import ValidationError
 from adapter import metrics
 from adapter.limits import UnacceptableJson, loads
 from mappings.yamlfile import flatten_messages
-from mappings.zammad import HELPDESK, load_webhook
+from mappings.zammad import HELPDESK, load_webhook, ticket_reference
 from webhooks.errors import ApiProblem, refused_json
 from webhooks.signatures import valid_hub_signature
 
@@ -31,6 +31,16 @@ def receive() -> ResponseReturnValue:
     if request.mimetype != "application/json":
         raise ApiProblem(415, "unsupported_media_type", "send Content-Type: application/json")
     body = request.get_data(cache=False)  # 413 past MAX_CONTENT_LENGTH
+    if not body:
+        # Zammad sends a payload that renders to {} as a POST without body and without
+        # signature (lib/user_agent.rb set_params, set_signature): nothing to trust or act on.
+        raise ApiProblem(
+            400,
+            "empty_body",
+            "the body is empty: Zammad sends no body (and no signature) for a webhook payload "
+            "that renders to {}; give the webhook a payload that names the ticket, such as "
+            "Zammad's default payload",
+        )
     secret = services.settings.zammad_webhook_secret
     if secret and not valid_hub_signature(secret, body, request.headers.get("X-Hub-Signature")):
         logger.warning("zammad.webhook.invalid-signature", extra={"remote": request.remote_addr})
@@ -48,13 +58,17 @@ def receive() -> ResponseReturnValue:
         raise ApiProblem(400, "invalid_json", f"the body is not JSON: {e}") from e
     if not isinstance(data, dict):
         raise ApiProblem(400, "invalid_json", "the body must be a JSON object")
-    try:
-        event = load_webhook(data)
-    except ValidationError as e:
-        fields = {".".join(map(str, p)): m for p, m in flatten_messages(e.messages)}
-        raise ApiProblem(
-            422, "invalid_payload", "the payload is not Zammad's ticket webhook", fields
-        ) from e
+    # With Zammad's API at hand, a payload needs only to name its ticket (a custom or
+    # pre-defined payload): the worker reads the rest. Without, it must be the default payload.
+    ticket_id = ticket_reference(data) if services.helpdesks[HELPDESK].client else None
+    if ticket_id is None:
+        try:
+            ticket_id = load_webhook(data).ticket.id
+        except ValidationError as e:
+            fields = {".".join(map(str, p)): m for p, m in flatten_messages(e.messages)}
+            raise ApiProblem(
+                422, "invalid_payload", "the payload is not Zammad's ticket webhook", fields
+            ) from e
     # Zammad keeps one delivery id across its retries; without one, the body itself is the key.
     # Zammad's ids are UUIDs; anything longer than the column, or not printable ASCII (a NUL
     # cannot be stored in PostgreSQL), is keyed by its hash.
@@ -69,13 +83,13 @@ def receive() -> ResponseReturnValue:
             session,
             helpdesk=HELPDESK,
             delivery_id=delivery,
-            ticket_id=str(event.ticket.id),
+            ticket_id=str(ticket_id),
             trigger=_printable(request.headers.get("X-Zammad-Trigger") or "")[:255] or None,
             payload=text,
             now=datetime.now(UTC),
             body_digest=hashlib.sha256(body).hexdigest(),
         )
-    extra = {"delivery_id": delivery, "ticket_id": event.ticket.id}
+    extra = {"delivery_id": delivery, "ticket_id": ticket_id}
     if not stored:
         logger.info("zammad.webhook.duplicate", extra=extra)
         metrics.count_webhook(HELPDESK, "duplicate")

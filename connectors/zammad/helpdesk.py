@@ -25,6 +25,7 @@ from mappings.zammad import (
     load_ticket,
     load_user,
     load_webhook,
+    ticket_reference,
     to_facts,
 )
 
@@ -62,12 +63,14 @@ class ZammadHelpdesk:
     def facts(self, payload: dict[str, Any]) -> TicketFacts:
         """The payload names the ticket; its state is read again from Zammad, because Zammad
         builds the payload at send time and tags are not in it at all."""
-        event = load_webhook(payload)
-        snapshot = (
-            self.snapshot(event.ticket.id)
-            if self.client
-            else TicketSnapshot(event.ticket, event.organization, event.customer)
-        )
+        if self.client:
+            ticket_id = ticket_reference(payload)  # any payload that names the ticket
+            if ticket_id is None:
+                raise ValueError("the payload names no ticket")
+            snapshot = self.snapshot(ticket_id)
+        else:  # no API: the default payload, complete
+            event = load_webhook(payload)
+            snapshot = TicketSnapshot(event.ticket, event.organization, event.customer)
         return to_facts(snapshot, self.mapping, self.policy.calendar)
 
     def snapshot(self, ticket_id: int) -> TicketSnapshot:
