@@ -122,9 +122,10 @@ def seen(answer: dict[str, Any], ticket_id: int, names: Iterable[str]) -> dict[s
 
 def deliver(client: ZammadClient, item: dict[str, Any], fence: Fence) -> list[str]:
     """Write one payload; returns what was done (for the log), empty when nothing differed.
-    One read (the ticket with its tags and articles), then at most one PUT carrying both the
-    fields that differ and the note, unless an article has its marker; tags one call each.
-    Fields and tags are absolute values, safe to repeat; the note is fenced."""
+    One read of the ticket with its tags and articles (none when the decision's view of it,
+    `seen`, is still current), then at most one PUT carrying both the fields that differ and
+    the note, unless an article has its marker; tags one call each. Fields and tags are
+    absolute values, safe to repeat; the PUT is fenced."""
     ticket_id = item["ticket_id"]
     done: list[str] = []
     current = item.get("seen") or seen(client.ticket_all(ticket_id), ticket_id, item["attributes"])
