@@ -77,6 +77,7 @@ STATES = {
     6: "removed",
     7: "pending close",
 }
+STATE_TYPE_IDS = {1: 1, 2: 2, 3: 3, 4: 5, 5: 6, 6: 7, 7: 4}  # state id -> its state type id
 CLOSED_STATES = frozenset({4, 5, 6})
 PRIORITIES = {1: "1 low", 2: "2 normal", 3: "3 high"}
 DEFAULT_PRIORITY_ID = 2
@@ -997,7 +998,11 @@ class ZammadStandin:
         for state_id, name in STATES.items():
             self._states[state_id] = {
                 "id": state_id,
+                # state types and follow-up state as seeded (zammad-documentation
+                # api/ticket/states.rst): pending close goes to closed
+                "state_type_id": STATE_TYPE_IDS[state_id],
                 "name": name,
+                "next_state_id": 4 if state_id == 7 else None,
                 "active": True,
                 "default_create": state_id == 1,
                 "default_follow_up": state_id == 2,
@@ -1427,9 +1432,13 @@ class ZammadStandin:
         view.update(
             {
                 "role_ids": role_ids,
+                # has_many of 6.x users, as GET /users/{id} shows them (zammad-documentation
+                # api/user.rst; attributes_with_association_ids in can_associations.rb)
+                "two_factor_preference_ids": [],
                 "organization_ids": [],
                 "group_ids": groups,
                 "authorization_ids": [],
+                "overview_sorting_ids": [],
             }
         )
         if names:
@@ -1437,7 +1446,9 @@ class ZammadStandin:
             view.update(
                 {
                     "organization": organization["name"] if organization else None,
+                    "two_factor_preferences": [],
                     "organizations": [],
+                    "overview_sortings": [],
                     "roles": [ROLES[r] for r in role_ids],
                     "groups": {self._groups[int(g)]["name"]: a for g, a in groups.items()},
                     "authorizations": [],
@@ -1451,6 +1462,9 @@ class ZammadStandin:
         view = copy.deepcopy(dict(org))
         members = [u["id"] for u in self._users.values() if u["organization_id"] == org["id"]]
         view["member_ids"] = members
+        # Organization#attributes_with_association_ids (app/models/organization.rb) adds the
+        # users whose secondary organisation it is; the stand-in has none.
+        view["secondary_member_ids"] = []
         if names:
             view["members"] = [self._login(m) for m in members]
             view["created_by"] = self._login(org["created_by_id"])
@@ -2249,7 +2263,32 @@ class ZammadStandin:
         return 200, [self._simple_view(p, names=req.expand) for p in self._priorities.values()]
 
     def _r_roles_index(self, req: _Req) -> tuple[int, Any]:
-        return 200, [{"id": i, "name": n, "active": True} for i, n in ROLES.items()]
+        """Role records as GET /roles lists them (zammad-documentation api/role.rst); the
+        stand-in keeps no permissions, so their id lists are empty."""
+        seeded = self._users[SYSTEM_USER_ID]["created_at"]
+        notes = {
+            "Admin": "To configure your system.",
+            "Agent": "To work on Tickets.",
+            "Customer": "People who create Tickets ask for help.",
+        }
+        return 200, [
+            {
+                "id": role_id,
+                "name": name,
+                "preferences": {},
+                "default_at_signup": name == "Customer",
+                "active": True,
+                "note": notes[name],
+                "updated_by_id": SYSTEM_USER_ID,
+                "created_by_id": SYSTEM_USER_ID,
+                "created_at": seeded,
+                "updated_at": seeded,
+                "permission_ids": [],
+                "knowledge_base_permission_ids": [],
+                "group_ids": {},
+            }
+            for role_id, name in ROLES.items()
+        ]
 
     # ------------------------------------------------------------------ routes: organisations
 
@@ -2480,12 +2519,14 @@ class ZammadStandin:
         article = self._articles.get(int(article_id))
         if article is None:
             raise _not_found("Ticket::Article", article_id)
-        return 200, self._article_view(article, names=req.expand)
+        # With names whether expanded or not (app/controllers/ticket_articles_controller.rb
+        # `show` and `index_by_ticket`: attributes_with_association_names either way).
+        return 200, self._article_view(article, names=True)
 
     def _r_articles_by_ticket(self, req: _Req, ticket_id: str) -> tuple[int, Any]:
         self._ticket(int(ticket_id))
         return 200, [
-            self._article_view(self._articles[a], names=req.expand)
+            self._article_view(self._articles[a], names=True)
             for a in self._ticket_articles[int(ticket_id)]
         ]
 
