@@ -90,7 +90,10 @@ class Worker:
         wake = self.services.wake
         done = threading.Event()
         renewer = threading.Thread(
-            target=self._renew_leases, args=(done,), name=f"{threading.current_thread().name}-lease"
+            target=self._renew_leases,
+            args=(done,),
+            name=f"{threading.current_thread().name}-lease",
+            daemon=True,  # never what keeps a process from exiting
         )
         renewer.start()
         try:
