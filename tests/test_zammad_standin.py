@@ -190,21 +190,29 @@ def test_users_me_is_the_integration_user_of_the_token(
 
 
 def test_wrong_token_is_401_with_zammad_error_body_and_x_failure(zammad: ZammadStandin) -> None:
+    # app/controllers/application_controller/authenticates.rb, handles_errors.rb
     wrong = ZammadAPI(url=zammad.api_url, http_token="not-the-token")
     wrong.session.trust_env = False
     with pytest.raises(requests.HTTPError) as caught:
         wrong.user.me()
     wrong.session.close()
     assert status_of(caught.value) == 401
+    with raw_session(zammad, token="not-the-token") as session:
+        response = session.get(zammad.api_url + "users/me")
+    message = "Can't find User for Token"
+    assert response.status_code == 401
+    assert response.json() == {"error": message, "error_human": message}
+    assert response.headers["X-Failure"] == message
+
+
+def test_no_credentials_is_403_authentication_required(zammad: ZammadStandin) -> None:
     with requests.Session() as session:
         session.trust_env = False
         response = session.get(zammad.api_url + "users/me")
-    assert response.status_code == 401
-    assert response.json() == {
-        "error": "authentication failed",
-        "error_human": "Authentication failed",
-    }
-    assert response.headers["X-Failure"]
+    message = "Authentication required"
+    assert response.status_code == 403
+    assert response.json() == {"error": message, "error_human": message}
+    assert response.headers["X-Failure"] == message
 
 
 def test_each_standin_generates_its_own_token() -> None:
@@ -981,3 +989,108 @@ def test_webhook_and_trigger_created_over_rest_fire_on_ticket_create(
     [(headers, body)] = receiver.received
     assert signature_ok(headers, body)
     assert json.loads(body)["ticket"]["id"] == ticket_id
+
+
+ON_UPDATE = {"ticket.action": {"operator": "is", "value": "update"}}
+
+
+def test_time_accounting_saves_the_ticket_and_fires_update_only_when_the_total_changes(
+    zammad: ZammadStandin, receiver: Receiver, customer: int
+) -> None:
+    # app/models/ticket/time_accounting.rb: update_ticket saves the ticket only if its
+    # time_unit total changes; that save is an update event with its author as updated_by.
+    wire_webhook(zammad, receiver.url, ON_UPDATE, name="updates", mode="always")
+    ticket_id = zammad.create_ticket("Remote session", customer)
+    before = zammad.ticket(ticket_id)
+
+    zammad.add_time_accounting(ticket_id, 0)  # total stays 0 (nil counts as 0): no save
+    assert zammad.wait_for_deliveries(5) and zammad.deliveries == []
+    assert zammad.ticket(ticket_id)["updated_at"] == before["updated_at"]
+
+    zammad.add_time_accounting(ticket_id, 30, by_user_id=zammad.agent_user_id)
+    with raw_session(zammad) as session:
+        answer = session.post(
+            f"{zammad.api_url}tickets/{ticket_id}/time_accountings", json={"time_unit": "15"}
+        )
+    assert answer.status_code == 201 and answer.json()["time_unit"] == "15.0"
+    assert zammad.wait_for_deliveries(5)
+    payloads = [json.loads(body) for _, body in receiver.received]
+    assert [(p["ticket"]["time_unit"], p["ticket"]["updated_by_id"]) for p in payloads] == [
+        ("30.0", zammad.agent_user_id),
+        ("45.0", zammad.integration_user_id),
+    ]
+    assert [p["article"] for p in payloads] == [{}, {}]
+
+
+def test_triggers_run_in_name_order_regardless_of_case(
+    zammad: ZammadStandin, receiver: Receiver, customer: int
+) -> None:
+    # app/models/transaction/trigger.rb orders by LOWER(name) on case-sensitive databases
+    webhook_id = zammad.add_webhook(receiver.url, SECRET, name="entitlements")
+    for name in ("Zeta", "alpha", "Beta"):
+        zammad.add_trigger(name, ON_CREATE, webhook_id)
+    zammad.create_ticket("Ordered", customer)
+    assert zammad.wait_for_deliveries(5)
+    assert [d.trigger for d in zammad.deliveries] == ["alpha", "Beta", "Zeta"]
+
+
+def test_an_article_without_body_is_refused_with_422(zammad: ZammadStandin, customer: int) -> None:
+    # article_create (app/controllers/concerns/creates_ticket_articles.rb)
+    ticket_id = zammad.create_ticket("No body", customer)
+    before = zammad.ticket(ticket_id)
+    message = "Need at least an 'article body' field."
+    with raw_session(zammad) as session:
+        created = session.post(
+            zammad.api_url + "ticket_articles", json={"ticket_id": ticket_id, "type": "note"}
+        )
+        updated = session.put(
+            f"{zammad.api_url}tickets/{ticket_id}",
+            json={"title": "Changed", "article": {"subject": "no body", "internal": True}},
+        )
+    assert (created.status_code, created.json()["error"]) == (422, message)
+    assert (updated.status_code, updated.json()["error"]) == (422, message)
+    assert zammad.ticket(ticket_id)["title"] == before["title"]
+    assert len(zammad.articles(ticket_id)) == 1
+
+
+def test_an_unchanged_write_by_another_user_still_stamps_updated_by_and_fires_update(
+    zammad: ZammadStandin, client: ZammadAPI, receiver: Receiver, customer: int
+) -> None:
+    # fill_up_user_update (app/models/application_model/checks_user_columns_fillup.rb) sets
+    # updated_by_id on every save, so the write changes it: an update event with that change.
+    wire_webhook(zammad, receiver.url, ON_UPDATE, name="updates", mode="always")
+    ticket_id = zammad.create_ticket("Same title", customer)
+    before = zammad.ticket(ticket_id)
+    answer = client.ticket.update(ticket_id, {"title": "Same title"})
+    assert answer["updated_by_id"] == zammad.integration_user_id
+    assert answer["updated_at"] > before["updated_at"]
+    client.ticket.update(ticket_id, {"title": "Same title"})  # same user again: no save
+    assert zammad.ticket(ticket_id)["updated_at"] == answer["updated_at"]
+    assert zammad.wait_for_deliveries(5)
+    assert len(zammad.deliveries) == 1
+
+
+def test_expand_takes_any_rails_true_and_wins_over_all(
+    zammad: ZammadStandin, customer: int
+) -> None:
+    # has_response_extentions.rb casts with ActiveModel::Type::Boolean; tickets_controller.rb
+    # `show` answers expand before all
+    ticket_id = zammad.create_ticket("Flags", customer)
+    with raw_session(zammad) as session:
+        expanded = session.get(f"{zammad.api_url}tickets/{ticket_id}?expand=1").json()
+        both = session.get(f"{zammad.api_url}tickets/{ticket_id}?all=t&expand=on").json()
+        everything = session.get(f"{zammad.api_url}tickets/{ticket_id}?all=1").json()
+        plain = session.get(f"{zammad.api_url}tickets/{ticket_id}?expand=false").json()
+    assert expanded["state"] == "new" and both["state"] == "new"
+    assert everything["ticket_id"] == ticket_id and "state" not in plain
+
+
+def test_default_payload_carries_accounted_time_as_a_float(
+    zammad: ZammadStandin, receiver: Receiver, customer: int
+) -> None:
+    # record_payload/ticket/article.rb: `ticket_time_accounting&.time_unit.to_f`, 0.0 for none
+    wire_webhook(zammad, receiver.url, ON_CREATE)
+    zammad.create_ticket("No time", customer)
+    assert zammad.wait_for_deliveries(5)
+    [(_, body)] = receiver.received
+    assert b'"accounted_time":0.0,' in body

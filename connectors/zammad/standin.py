@@ -55,7 +55,10 @@ log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1/"
 
-# TriggerWebhookJob: retry_on attempts 5, wait executions * 10 s; UserAgent timeouts.
+# app/jobs/trigger_webhook_job.rb: `retry_on RequestError, attempts: 5, wait: executions * 10 s`
+# and the request's `open_timeout: 4, read_timeout: 30, total_timeout: 60` (applied in
+# lib/user_agent.rb, get_http and make_connection). The 60 s total is not modelled: the read
+# timeout counts per read, so a receiver that trickles its answer is never cut off here.
 MAX_ATTEMPTS = 5
 RETRY_WAIT_S = 10.0
 OPEN_TIMEOUT_S = 4.0
@@ -144,6 +147,11 @@ TICKET_READ_ONLY = frozenset({
     "create_article_type_id", "create_article_sender_id",
 })  # fmt: skip
 TICKET_WRITABLE = frozenset(TICKET_COLUMNS) - TICKET_READ_ONLY
+# Saved changes an update event does not carry (TransactionDispatcher.after_update in
+# lib/transaction_dispatcher.rb), so selective triggers never see them change.
+EVENT_IGNORED = frozenset(
+    {"updated_at", "article_count", "create_article_type_id", "create_article_sender_id"}
+)
 TICKET_TIME_COLUMNS = frozenset(c for c in TICKET_COLUMNS if c.endswith("_at")) | {"pending_time"}
 TICKET_ID_COLUMNS = {
     "group_id": "group",
@@ -182,7 +190,8 @@ USER_COLUMNS = (
     "out_of_office_replacement_id", "preferences", "updated_by_id", "created_by_id",
     "created_at", "updated_at",
 )  # fmt: skip
-# Dropped from nested users in webhook payloads (USER_ATTRIBUTE_BLACKLIST).
+# Dropped from nested users in webhook payloads: USER_ATTRIBUTE_FILTER in
+# app/jobs/trigger_webhook_job/record_payload/base.rb.
 USER_PAYLOAD_HIDDEN = frozenset({
     "last_login", "login_failed", "password", "preferences", "group_ids", "groups",
     "authorization_ids", "authorizations",
@@ -197,7 +206,10 @@ ARTICLE_COLUMNS = (
 
 
 class ApiError(ValueError):
-    """A request Zammad would refuse; the control API raises it too (it is a ValueError)."""
+    """A request Zammad would refuse; the control API raises it too (it is a ValueError).
+    The body is what humanize_error in app/controllers/application_controller/handles_errors.rb
+    renders: `error` and `error_human`, the same text for RecordNotFound (404) and
+    UnprocessableEntity or RecordInvalid (422, its first full message)."""
 
     def __init__(self, status: int, error: str, human: str | None = None) -> None:
         super().__init__(error)
@@ -299,7 +311,8 @@ class _Req:
 
     @property
     def expand(self) -> bool:
-        return self.arg("expand") == "true"
+        """response_expand? (has_response_extentions.rb): any Rails true, not only "true"."""
+        return self.flag("expand")
 
     def param(self, name: str) -> Any:
         """Rails' ``params``: a JSON body's keys win over the query string's."""
@@ -324,7 +337,10 @@ class _Req:
 
 
 def ruby_json(value: Any) -> bytes:
-    """JSON as Ruby's ``to_json`` writes it: compact, UTF-8, ``<>&`` and U+2028/9 escaped."""
+    """JSON as Ruby's ``to_json`` writes it: compact, UTF-8, ``<>&`` and U+2028/9 escaped.
+    Zammad sends webhook bodies as ``params.to_json`` (lib/user_agent.rb, set_params) and
+    renders API answers with ``render json:``; the escaping is Rails' (ActiveSupport's JSON
+    encoding), not Zammad's own code."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     # These characters can only occur inside JSON strings, so plain replacement is safe.
     for char, escaped in (
@@ -339,6 +355,7 @@ def ruby_json(value: Any) -> bytes:
 
 
 def _iso(moment: datetime) -> str:
+    """A time as Zammad's JSON carries it: UTC, milliseconds, Z (Rails' JSON time format)."""
     moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
@@ -829,12 +846,19 @@ class ZammadStandin:
         article_id: int | None = None,
         by_user_id: int = AGENT_USER_ID,
     ) -> int:
-        """Accounted time on a ticket (updates the ticket's ``time_unit`` total; no triggers)."""
+        """Accounted time on a ticket: when it changes the ticket's ``time_unit`` total, the
+        ticket is saved by ``by_user_id`` and the "update" triggers run (see
+        ``_insert_time_accounting``); the event names no article."""
         with self._lock:
             self._ticket(ticket_id)
-            return self._insert_time_accounting(
+            if by_user_id not in self._users:
+                raise _not_found("User", by_user_id)
+            record_id, changed = self._insert_time_accounting(
                 ticket_id, time_unit, type_id, article_id, by_user_id
             )
+            if changed:
+                self._run_triggers(ticket_id, "update", changed, None, by_user_id)
+            return record_id
 
     def merge(self, ticket_id: int, into_id: int, by_user_id: int = AGENT_USER_ID) -> None:
         """Merge a ticket into another as Zammad does (see ``_merge``): the source gets state
@@ -1138,7 +1162,9 @@ class ZammadStandin:
         return bool({1, 2} & set(self._user_roles.get(user_id, [])))
 
     def _lookup_relation(self, key: str, value: object) -> int | None:
-        """Zammad accepts names for relations (``"state": "open"``); unknown names are 422."""
+        """Zammad accepts names for relations (``"state": "open"``); unknown names are 422
+        (association_name_to_id_convert, app/models/application_model/can_associations.rb:
+        users by login or email, the rest by name)."""
         column = TICKET_RELATION_NAMES[key]
         if value is None and column == "organization_id":
             return None
@@ -1164,6 +1190,9 @@ class ZammadStandin:
         return found
 
     def _check_reference(self, column: str, value: object) -> int | None:
+        """An id for a relation: one that names no record is a 422, as param_cleanup raises
+        "Invalid value for param" (app/models/application_model/can_cleanup_param.rb); the
+        message is the stand-in's."""
         kind = TICKET_ID_COLUMNS[column]
         if value is None:
             if column == "organization_id":
@@ -1397,6 +1426,11 @@ class ZammadStandin:
         return option
 
     # ------------------------------------------------------------------ views
+    #
+    # Records as the API renders them (app/models/application_model/can_associations.rb):
+    # `names=False` is attributes_with_association_ids (the columns, custom attributes among
+    # them, plus `<x>_ids` of each has_many), `names=True` attributes_with_association_names
+    # (also each association by login or name, created_by and updated_by as logins).
 
     def _ticket_view(self, ticket: Mapping[str, Any], *, names: bool) -> dict[str, Any]:
         view = copy.deepcopy(dict(ticket))
@@ -1513,7 +1547,12 @@ class ZammadStandin:
         return _sorted({k: v for k, v in view.items() if k not in USER_PAYLOAD_HIDDEN})
 
     def _payload(self, ticket_id: int, article_id: int | None) -> dict[str, Any]:
-        """Zammad's default payload: the ticket with names, associations as nested objects."""
+        """Zammad's default payload (`default_payload` in app/jobs/trigger_webhook_job.rb),
+        built when the attempt is made: app/jobs/trigger_webhook_job/record_payload/base.rb
+        (attributes_with_association_names sorted by key, an association without a record is
+        {}), record_payload/ticket.rb (owner, customer, created_by, updated_by, organization,
+        priority and group as nested records) and record_payload/ticket/article.rb
+        (created_by, updated_by, and accounted_time as `time_unit.to_f`, 0.0 without one)."""
         ticket = self._tickets[ticket_id]
         view = self._ticket_view(ticket, names=True)
         for key in ("owner", "customer", "created_by", "updated_by"):
@@ -1537,7 +1576,7 @@ class ZammadStandin:
                 for t in self._time_accountings.values()
                 if t["ticket_article_id"] == article_id
             ]
-            article["accounted_time"] = float(sum(accounted)) if accounted else 0
+            article["accounted_time"] = float(sum(accounted))  # nil.to_f is 0.0
             article = _sorted(article)
         return {"ticket": _sorted(view), "article": article}
 
@@ -1546,7 +1585,13 @@ class ZammadStandin:
     def _ticket_changes(
         self, params: Mapping[str, Any], *, for_create: bool = False
     ) -> dict[str, Any]:
-        """Validate a partial ticket update; returns column -> new value. Raises 422."""
+        """Validate a partial ticket update; returns column -> new value. Raises 422.
+        As `update` in app/controllers/tickets_controller.rb prepares it: relation names
+        become ids or a 422 "No lookup value found" (association_name_to_id_convert,
+        app/models/application_model/can_associations.rb), keys that are no column are
+        dropped (param_cleanup, can_cleanup_param.rb), `number` is deleted and `preferences`
+        merged (param_preferences_merge). Not modelled: Zammad lets a given `*_id` win over
+        its name and refuses an id given as a name."""
         changes: dict[str, Any] = {}
         custom = self._writable("Ticket")
         for key, value in params.items():
@@ -1591,6 +1636,9 @@ class ZammadStandin:
         when: str,
         fields: Mapping[str, Any],
     ) -> int:
+        """A new ticket as app/models/ticket.rb's callbacks complete it: default state and
+        priority (set_default_state, set_default_priority: default_create), owner 1 and the
+        customer's organisation (check_defaults). The number is the stand-in's own."""
         ticket_id = self._next("ticket")
         ticket: dict[str, Any] = dict.fromkeys(TICKET_COLUMNS)
         ticket.update(self._custom_defaults("Ticket"))
@@ -1631,7 +1679,13 @@ class ZammadStandin:
     def _apply_changes(
         self, ticket: dict[str, Any], changes: Mapping[str, Any], actor: int
     ) -> set[str]:
-        """Write validated changes; returns the attributes that actually changed."""
+        """Write validated changes; returns the attributes that actually changed, as the
+        update event carries them. Every save sets updated_by_id to the acting user
+        (fill_up_user_update, app/models/application_model/checks_user_columns_fillup.rb,
+        before_validation), so a write of unchanged values by another user still changes
+        updated_by_id, moves updated_at and is an update event; by the same user it saves
+        nothing. The event's changes leave out updated_at (TransactionDispatcher.after_update,
+        lib/transaction_dispatcher.rb), so a selective trigger never counts it as changed."""
         changes = dict(changes)
         if "preferences" in changes:
             changes["preferences"] = {**ticket["preferences"], **changes["preferences"]}
@@ -1642,23 +1696,26 @@ class ZammadStandin:
         ):
             changes["organization_id"] = self._users[changes["customer_id"]]["organization_id"]
         changed = {k for k, v in changes.items() if ticket.get(k) != v}
+        if ticket["updated_by_id"] != actor:
+            changed.add("updated_by_id")
         if not changed:
             return changed  # Rails saves nothing: no updated_at bump, no triggers
         now = self._bump(ticket)
-        for key in changed:
+        for key in changed & changes.keys():
             ticket[key] = changes[key]
         if "state_id" in changed and ticket["state_id"] in CLOSED_STATES and not ticket["close_at"]:
             ticket["close_at"] = now
             changed.add("close_at")
         if "owner_id" in changed:
             ticket["last_owner_update_at"] = now
-        if ticket["updated_by_id"] != actor:
-            changed.add("updated_by_id")
         ticket["updated_by_id"] = actor
-        changed.add("updated_at")
         return changed
 
     def _update_ticket(self, ticket_id: int, params: Mapping[str, Any], actor: int) -> None:
+        """PUT /tickets/{id} (`update`, app/controllers/tickets_controller.rb): `update!` and,
+        if `article` is present, article_create in one `with_lock`; no check of updated_at,
+        the last write wins. The request's events collapse into one update event with the
+        article's id (get_uniq_changes, lib/transaction_dispatcher.rb)."""
         ticket = self._ticket(ticket_id)
         changes = self._ticket_changes(params)
         article = None
@@ -1675,7 +1732,14 @@ class ZammadStandin:
             self._run_triggers(ticket_id, "update", changed, article_id, actor)
 
     def _article_params(self, params: Mapping[str, Any], actor: int) -> dict[str, Any]:
-        """Validate an article; returns the fields of the record to insert. Raises 422."""
+        """Validate an article; returns the fields of the record to insert. Raises 422.
+        As article_create (app/controllers/concerns/creates_ticket_articles.rb) fills it in,
+        for POST /ticket_articles and for `article` in a ticket create or update alike: no
+        body is a 422; type defaults to note, sender to Agent for an agent (else Customer);
+        `internal` gets no default there, so the column's false applies: a note sent without
+        `"internal": true` is public."""
+        if params.get("body") is None:
+            raise _unprocessable("Need at least an 'article body' field.")
         type_name = params.get("type")
         if type_name is None and params.get("type_id") is not None:
             type_name = ARTICLE_TYPES.get(_as_int(params["type_id"], "type_id"))
@@ -1725,7 +1789,13 @@ class ZammadStandin:
         self, ticket_id: int, params: Mapping[str, Any], actor: int, when: str | None = None
     ) -> tuple[int, set[str]]:
         """Store an article and update its ticket the way Zammad's article observers do;
-        returns the article id and the ticket attributes that changed."""
+        returns the article id and the ticket attributes that changed.
+        app/models/ticket/article/has_ticket_contact_attributes_impact.rb (after_create):
+        article_count, first_response_at, create_article_type_id/sender_id and last_contact_*,
+        then `ticket.save!`, which stamps updated_by_id with the author (notes included,
+        checks_user_columns_fillup.rb). Simplified: article_count counts System articles too,
+        and a customer's article sets last_contact_* even when internal or a note (Zammad:
+        public communication only, and per the ticket_last_contact_behaviour setting)."""
         ticket = self._tickets[ticket_id]
         before = dict(ticket)
         when = when or self._bump(ticket)
@@ -1764,7 +1834,7 @@ class ZammadStandin:
                 ticket["first_response_at"] = when
         ticket["updated_by_id"] = actor
         changed = {k for k, v in ticket.items() if before.get(k) != v}
-        return article_id, changed
+        return article_id, changed - EVENT_IGNORED
 
     def _insert_time_accounting(
         self,
@@ -1773,7 +1843,13 @@ class ZammadStandin:
         type_id: int | None,
         article_id: int | None,
         actor: int,
-    ) -> int:
+    ) -> tuple[int, set[str]]:
+        """Store a time accounting; returns its id and the ticket attributes that changed.
+        app/models/ticket/time_accounting.rb: after_save, update_ticket sums the ticket's
+        time units and saves the ticket only if the total differs from its time_unit
+        (`return if ticket.time_unit.to_d == time_units`, nil counting as 0). That save is an
+        ordinary update (time_unit, updated_by_id = the author, updated_at) and so an update
+        event for the triggers; an entry that leaves the total as it was changes nothing."""
         now = self._stamp()
         record_id = self._next("time_accounting")
         self._time_accountings[record_id] = {
@@ -1791,9 +1867,9 @@ class ZammadStandin:
             Decimal(self._time_accountings[i]["time_unit"]) for i in self._ticket_time[ticket_id]
         )
         ticket = self._tickets[ticket_id]
-        ticket["time_unit"] = _decimal_string(total)
-        self._bump(ticket)
-        return record_id
+        if Decimal(ticket["time_unit"] or 0) == total:
+            return record_id, set()
+        return record_id, self._apply_changes(ticket, {"time_unit": _decimal_string(total)}, actor)
 
     def _merge(self, ticket_id: int, into_id: int, actor: int) -> None:
         """Ticket#merge_to (app/models/ticket.rb) and how lib/transaction_dispatcher.rb
@@ -1857,12 +1933,19 @@ class ZammadStandin:
         article_id: int | None,
         actor: int,
     ) -> None:
-        """Evaluate action triggers in name order; matching ones enqueue their webhook."""
+        """Evaluate action triggers in name order; matching ones enqueue their webhook.
+        Transaction::Trigger (app/models/transaction/trigger.rb) takes the active triggers
+        with activator "action" (`activated_by`, app/models/trigger.rb), ordered by
+        LOWER(name); Ticket.perform_triggers (app/models/ticket.rb) tests each one's condition
+        for this ticket and event. The `notification.webhook` action
+        (app/models/ticket/perform_changes/action/notification_webhook.rb) enqueues a
+        TriggerWebhookJob, whose id is the delivery id of every attempt. A list of webhook ids
+        is 7.x (one job each); 6.x reads one id."""
         ticket = self._tickets[ticket_id]
         article = self._articles.get(article_id) if article_id is not None else None
         triggers = sorted(
             (t for t in self._triggers.values() if t["active"] and t["activator"] == "action"),
-            key=lambda t: t["name"],
+            key=lambda t: t["name"].lower(),
         )
         for trigger in triggers:
             if not self._condition_matches(trigger, ticket, action, changed, article, actor):
@@ -1890,6 +1973,15 @@ class ZammadStandin:
         article: Mapping[str, Any] | None,
         actor: int,
     ) -> bool:
+        """Whether a trigger's condition holds for this event, as Ticket.selectors does it
+        for Ticket.perform_triggers (app/models/ticket.rb): conditions are tested against the
+        ticket as saved (so "updated by is not <integration user>" sees the writer of this
+        event), current_user is the ticket's (or the article's) updated_by. Selective mode
+        (Trigger#condition_changes_required?, app/models/trigger.rb) applies to "update" only
+        (static_conditions_ticket_update, lib/selector/base.rb): it needs a changed condition
+        attribute or a new article (check_changes counts `article` whenever the event has
+        one). Only the flat {name: {operator, value}} form is evaluated; an expert-mode block
+        ({operator, conditions}) is not modelled."""
         condition = trigger.get("condition") or {}
         attributes: set[str] = set()
         for key, rule in condition.items():
@@ -1976,7 +2068,15 @@ class ZammadStandin:
 
     def _prepare_delivery(self, job: _Job) -> dict[str, Any] | None:
         """Build the request now, from current state (a retry carries newer ticket data).
-        None when Zammad's job would abort: webhook gone or inactive, trigger or ticket gone."""
+        None when Zammad's job would abort: webhook gone or inactive, trigger or ticket gone.
+        app/jobs/trigger_webhook_job.rb: `perform` builds the payload when it runs; `abort?`
+        finds the webhook by id and `active: true`; a deleted trigger or ticket fails
+        deserialisation and the job is discarded; `headers` adds X-Zammad-Trigger (the
+        trigger's name) and X-Zammad-Delivery (the job id). lib/user_agent.rb: set_headers
+        (User-Agent "Zammad User Agent"), set_params (Content-Type application/json;
+        charset=utf-8, body `to_json`), set_basic_auth (only with user and password),
+        set_signature (X-Hub-Signature sha1=HMAC-SHA1 of the body, only with a token and a
+        body). Bearer is 7.x: the 6.x job passes no bearer_token."""
         webhook = self._webhooks.get(job.webhook_id)
         trigger = self._triggers.get(job.trigger_id)
         if webhook is None or not webhook["active"] or trigger is None:
@@ -2010,6 +2110,10 @@ class ZammadStandin:
         }
 
     def _post(self, request: Mapping[str, Any]) -> tuple[float, int | None, str | None]:
+        """One attempt. lib/user_agent.rb: connect and read timeouts (get_http), verify_ssl,
+        and `process`: only Net::HTTPSuccess (2xx) succeeds; a redirect with
+        do_not_follow_redirects raises, which make_connection turns into a failed Result, as
+        every 4xx, 5xx and connection error; the answer's body is ignored."""
         started = time.monotonic()
         session = self._session
         if session is None:
@@ -2064,6 +2168,9 @@ class ZammadStandin:
                 started_at=started,
             )
         )
+        # A failure raises TriggerWebhookJob::RequestError; `retry_on` re-enqueues the same job
+        # (same job id) after executions * 10 s, five executions in all, then gives up
+        # (app/jobs/trigger_webhook_job.rb).
         if error is not None and job.attempt < MAX_ATTEMPTS:
             wait = job.attempt * RETRY_WAIT_S * self.time_scale
             retry = _Job(
@@ -2143,11 +2250,7 @@ class ZammadStandin:
         expected = f"Token token={self.token}"
         given = headers.get("Authorization") or ""
         if not hmac.compare_digest(given.encode(), expected.encode()):
-            return _json_reply(
-                401,
-                {"error": "authentication failed", "error_human": "Authentication failed"},
-                [("X-Failure", "Authentication failed")],
-            )
+            return _auth_refused(given)
         if body_error:
             return _json_reply(400, {"error": "Bad Request", "error_human": "Invalid JSON body"})
         relative = path[len(API_PREFIX) :].rstrip("/")
@@ -2172,6 +2275,9 @@ class ZammadStandin:
     def _build_routes(
         self,
     ) -> list[tuple[str, re.Pattern[str], Callable[..., tuple[int, Any]]]]:
+        # Paths and methods as Zammad routes them: config/routes/user.rb, organization.rb,
+        # group.rb, ticket.rb (tickets, time accountings, merge, articles, states,
+        # priorities), role.rb, tag.rb, object_manager_attribute.rb, webhook.rb, trigger.rb.
         table: list[tuple[str, str, Callable[..., tuple[int, Any]]]] = [
             ("GET", r"users/me", self._r_users_me),
             ("GET", r"users", self._r_users_index),
@@ -2220,14 +2326,22 @@ class ZammadStandin:
 
     # ------------------------------------------------------------------ routes: users & co
 
+    # app/controllers/users_controller.rb: `me` and `show` answer the user with ids
+    # (attributes_with_association_ids) or, with expand, names (role and organisation names:
+    # attributes_with_association_names, app/models/application_model/can_associations.rb),
+    # without `password`; `index` orders by id and pages without paginate_with (100 a page,
+    # at most 1000: CanPaginate::Pagination).
+
     def _r_users_me(self, req: _Req) -> tuple[int, Any]:
         return 200, self._user_view(self._user(req.user_id), names=req.expand)
 
     def _r_users_index(self, req: _Req) -> tuple[int, Any]:
-        users = _page(list(self._users.values()), req, default=100, maximum=500)
+        users = _page(list(self._users.values()), req, default=100)
         return 200, [self._user_view(u, names=req.expand) for u in users]
 
     def _r_users_search(self, req: _Req) -> tuple[int, Any]:
+        """model_search_render (renders_models.rb): 50 a page, at most 200. The matching is
+        the stand-in's own (a substring of login, email or name), not CanSearch."""
         term = (req.arg("query") or "").strip().lower()
         found = [
             u
@@ -2241,7 +2355,7 @@ class ZammadStandin:
                 )
             )
         ]
-        found = _page(found, req, default=100, maximum=500)
+        found = _page(found, req, default=50, maximum=200)
         return 200, [self._user_view(u, names=req.expand) for u in found]
 
     def _r_users_show(self, req: _Req, user_id: str) -> tuple[int, Any]:
@@ -2306,6 +2420,12 @@ class ZammadStandin:
         return self._search(req, "Organization")
 
     def _r_organizations_update(self, req: _Req, org_id: str) -> tuple[int, Any]:
+        """PUT /organizations/{id}: model_update_render (renders_models.rb) from `update` in
+        app/controllers/organizations_controller.rb: param_cleanup drops unknown keys, the
+        save stamps updated_by_id (checks_user_columns_fillup.rb, so another user's write of
+        unchanged values still moves updated_at). Not modelled: associations_from_param,
+        by which `member_ids` or `members` sent along replace the members; they are
+        dropped here."""
         org = self._organization(int(org_id))
         custom = self._writable("Organization")
         changes: dict[str, Any] = {}
@@ -2325,7 +2445,7 @@ class ZammadStandin:
             else:  # dropped, answered 200: param_cleanup keeps only the record's columns
                 continue  # (app/models/application_model/can_cleanup_param.rb)
         changed = {k for k, v in changes.items() if org.get(k) != v}
-        if changed:
+        if changed or org["updated_by_id"] != req.user_id:
             org.update({k: changes[k] for k in changed})
             org["updated_by_id"] = req.user_id
             org["updated_at"] = self._stamp()
@@ -2334,13 +2454,16 @@ class ZammadStandin:
     # ------------------------------------------------------------------ routes: tickets
 
     def _r_tickets_index(self, req: _Req) -> tuple[int, Any]:
+        # `index` in app/controllers/tickets_controller.rb: id ASC, paginate_with(max: 100)
         tickets = sorted(self._tickets.values(), key=lambda t: t["id"])
         tickets = _page(tickets, req, default=100, maximum=100)
         return 200, [self._ticket_view(t, names=req.expand) for t in tickets]
 
     def _r_tickets_show(self, req: _Req, ticket_id: str) -> tuple[int, Any]:
         ticket = self._ticket(int(ticket_id))
-        if req.arg("all") in ("true", "1"):
+        # `show` in app/controllers/tickets_controller.rb: expand wins, then all (Rails
+        # booleans, has_response_extentions.rb); full is not modelled.
+        if not req.expand and req.flag("all"):
             return 200, self._ticket_all(ticket)
         return 200, self._ticket_view(ticket, names=req.expand)
 
@@ -2384,6 +2507,9 @@ class ZammadStandin:
         }
 
     def _r_tickets_create(self, req: _Req) -> tuple[int, Any]:
+        """`create` in app/controllers/tickets_controller.rb: the ticket saved, then `tags`
+        (a comma-separated string, each stripped), then `article` through article_create;
+        201 with the ticket. One transaction, so the triggers see one "create" event."""
         params = req.params()
         title = params.pop("title", None)
         if not isinstance(title, str) or not title.strip():
@@ -2442,29 +2568,39 @@ class ZammadStandin:
                 assets["Organization"][str(org["id"])] = self._organization_view(org, names=False)
         return assets
 
+    # GET and POST /tickets/{id}/time_accountings (config/routes/ticket.rb):
+    # app/controllers/time_accountings_controller.rb, model_index_render and
+    # model_create_render (renders_models.rb) on the ticket's time accountings. Permissions
+    # (app/policies/controllers/time_accountings_controller_policy.rb) are not modelled; tests
+    # inject 403/404 for the versions that refuse.
+
     def _r_time_index(self, req: _Req, ticket_id: str) -> tuple[int, Any]:
         self._ticket(int(ticket_id))
-        return 200, [
-            copy.deepcopy(self._time_accountings[i]) for i in self._ticket_time[int(ticket_id)]
-        ]
+        records = [self._time_accountings[i] for i in self._ticket_time[int(ticket_id)]]
+        return 200, [copy.deepcopy(r) for r in _page(records, req, default=500)]
 
     def _r_time_create(self, req: _Req, ticket_id: str) -> tuple[int, Any]:
+        """201 with the record; a changed total saves the ticket and fires "update"."""
         self._ticket(int(ticket_id))
         params = req.params()
         if params.get("time_unit") in (None, ""):
             raise _unprocessable("time_unit can't be blank")
         type_id = params.get("type_id")
         article_id = params.get("ticket_article_id")
-        record_id = self._insert_time_accounting(
+        record_id, changed = self._insert_time_accounting(
             int(ticket_id),
             params["time_unit"],
             None if type_id is None else _as_int(type_id, "type_id"),
             None if article_id is None else _as_int(article_id, "ticket_article_id"),
             req.user_id,
         )
+        if changed:
+            self._run_triggers(int(ticket_id), "update", changed, None, req.user_id)
         return 201, copy.deepcopy(self._time_accountings[record_id])
 
     def _r_ticket_merge(self, req: _Req, source_id: str, target_number: str) -> tuple[int, Any]:
+        # `ticket_merge` in app/controllers/tickets_controller.rb: 200 with result "failed"
+        # and a message when a ticket is not found, else the merge and both tickets.
         target = next((t for t in self._tickets.values() if t["number"] == target_number), None)
         if target is None:
             return 200, {
@@ -2489,6 +2625,9 @@ class ZammadStandin:
         self._ticket(ticket_id)
         return ticket_id
 
+    # app/controllers/tags_controller.rb: `list` answers {tags: [...]}, `add` 201 true (also
+    # for a tag the ticket has), `remove` 200 true; the effects are Tag.tag_add/tag_remove.
+
     def _r_tags_list(self, req: _Req) -> tuple[int, Any]:
         o_id = req.arg("o_id") or ""
         ticket_id = int(o_id) if o_id.isdigit() else None
@@ -2505,6 +2644,9 @@ class ZammadStandin:
         return 200, True
 
     def _r_articles_create(self, req: _Req) -> tuple[int, Any]:
+        """`create` in app/controllers/ticket_articles_controller.rb: article_create, then
+        201 with the article's names (attributes_with_association_names); the article is an
+        update of its ticket for the triggers (get_uniq_changes, transaction_dispatcher.rb)."""
         params = req.params()
         if params.get("ticket_id") is None:
             raise _unprocessable("ticket_id can't be blank")
@@ -2531,6 +2673,10 @@ class ZammadStandin:
         ]
 
     # ------------------------------------------------------------------ routes: object manager
+
+    # app/controllers/object_manager_attributes_controller.rb. Not modelled: `index`
+    # (ObjectManager::Attribute.list_full) lists Zammad's seeded attributes too; the stand-in
+    # lists only those created here.
 
     def _r_attributes_index(self, req: _Req) -> tuple[int, Any]:
         return 200, [copy.deepcopy(a) for a in self._attributes.values()]
@@ -2581,6 +2727,10 @@ class ZammadStandin:
         return 200, copy.deepcopy(attribute)
 
     def _r_migrations(self, req: _Req) -> tuple[int, Any]:
+        """`execute_migrations`: ObjectManager::Attribute.migration_execute, then 200 {}
+        (the controller); the columns and staged changes as migration_execute applies them
+        (app/models/object_manager/attribute.rb). Other processes learn a new column only on
+        restart (see `forget_until_restart`)."""
         for attribute in self._attributes.values():
             if attribute["to_create"]:
                 attribute["to_create"] = False
@@ -2596,6 +2746,10 @@ class ZammadStandin:
     # ------------------------------------------------------------------ routes: webhooks, triggers
 
     def _webhook_record(self, params: Mapping[str, Any], actor: int) -> dict[str, Any]:
+        """POST /webhooks: model_create_render (app/controllers/webhooks_controller.rb) of a
+        Webhook (app/models/webhook.rb: name required, endpoint an http(s) URL with a host).
+        The stand-in also refuses a second webhook of the same name; Zammad's model does not
+        validate that (its database was not checked)."""
         name = params.get("name")
         endpoint = params.get("endpoint")
         if not isinstance(name, str) or not name.strip():
@@ -2627,7 +2781,9 @@ class ZammadStandin:
         return record
 
     def _r_webhooks_index(self, req: _Req) -> tuple[int, Any]:
-        return 200, [copy.deepcopy(w) for w in self._webhooks.values()]
+        # model_index_render (renders_models.rb): id ASC, 500 a page, at most 1000
+        webhooks = _page(list(self._webhooks.values()), req, default=500)
+        return 200, [copy.deepcopy(w) for w in webhooks]
 
     def _r_webhooks_create(self, req: _Req) -> tuple[int, Any]:
         return 201, copy.deepcopy(self._webhook_record(req.params(), req.user_id))
@@ -2642,6 +2798,7 @@ class ZammadStandin:
         return 200, copy.deepcopy(self._webhook(webhook_id))
 
     def _r_webhooks_update(self, req: _Req, webhook_id: str) -> tuple[int, Any]:
+        # model_update_render (webhooks_controller.rb, renders_models.rb)
         webhook = self._webhook(webhook_id)
         params = req.params()
         if "endpoint" in params:
@@ -2657,6 +2814,9 @@ class ZammadStandin:
         return 200, copy.deepcopy(webhook)
 
     def _trigger_record(self, params: Mapping[str, Any], actor: int) -> dict[str, Any]:
+        """POST /triggers: model_create_render (app/controllers/triggers_controller.rb) of a
+        Trigger (app/models/trigger.rb: name required and unique regardless of case,
+        activator action|time, execution_condition_mode selective|always)."""
         name = params.get("name")
         if not isinstance(name, str) or not name.strip():
             raise _unprocessable("Name can't be blank")
@@ -2686,7 +2846,9 @@ class ZammadStandin:
         return record
 
     def _r_triggers_index(self, req: _Req) -> tuple[int, Any]:
-        return 200, [copy.deepcopy(t) for t in self._triggers.values()]
+        # model_index_render (renders_models.rb): id ASC, 500 a page, at most 1000
+        triggers = _page(list(self._triggers.values()), req, default=500)
+        return 200, [copy.deepcopy(t) for t in triggers]
 
     def _r_triggers_create(self, req: _Req) -> tuple[int, Any]:
         return 201, copy.deepcopy(self._trigger_record(req.params(), req.user_id))
@@ -2701,6 +2863,7 @@ class ZammadStandin:
         return 200, copy.deepcopy(self._trigger(trigger_id))
 
     def _r_triggers_update(self, req: _Req, trigger_id: str) -> tuple[int, Any]:
+        # model_update_render (triggers_controller.rb), Trigger's validations (trigger.rb)
         trigger = self._trigger(trigger_id)
         params = req.params()
         name = params.get("name", trigger["name"])
@@ -3095,6 +3258,7 @@ def _default_data_option(data_type: str) -> dict[str, Any]:
 
 
 def _check_endpoint(endpoint: object) -> None:
+    """validate_endpoint in app/models/webhook.rb: an http or https URI with a host."""
     if not isinstance(endpoint, str) or not re.match(r"^https?://[^\s/]+", endpoint):
         raise _unprocessable("Endpoint is invalid (http or https URL)")
 
@@ -3246,15 +3410,17 @@ def _param_list(value: object) -> list[str]:
 
 
 def _page(records: list[Any], req: _Req, *, default: int, maximum: int = 1000) -> list[Any]:
-    """Zammad's pagination (CanPaginate::Pagination): page counts from 1, per_page (from the
-    query string or a JSON body) capped silently at the endpoint's maximum."""
+    """Zammad's pagination (app/controllers/concerns/can_paginate/pagination.rb): page counts
+    from 1, per_page (else limit, from the query string or a JSON body) capped silently at
+    the endpoint's maximum; 100 and 1000 unless the controller's paginate_with says
+    otherwise (can_paginate.rb). Zammad reads a non-number as 0; the stand-in as absent."""
 
     def number(name: str, fallback: int) -> int:
         text = str(req.param(name) or "")
         return int(text) if text.isdigit() and int(text) > 0 else fallback
 
     page = number("page", 1)
-    per_page = min(number("per_page", default), maximum)
+    per_page = min(number("per_page", number("limit", default)), maximum)
     start = (page - 1) * per_page
     return records[start : start + per_page]
 
@@ -3444,6 +3610,21 @@ def _json_reply(status: int, value: Any, headers: list[tuple[str, str]] | None =
         ruby_json(value),
         [("Content-Type", "application/json; charset=utf-8"), *(headers or [])],
     )
+
+
+def _auth_refused(given: str) -> _Reply:
+    """How Zammad refuses a request it cannot authenticate
+    (app/controllers/application_controller/authenticates.rb, rendered by handles_errors.rb
+    with X-Failure): credentials that match no user raise NotAuthorized, a 401 naming why;
+    no credentials at all fail authentication_check with Forbidden, a 403."""
+    scheme = given.split(" ", 1)[0].lower()
+    status, message = {
+        "token": (401, "Can't find User for Token"),
+        "bearer": (401, "The provided token is invalid."),  # OAuth2 after the token check
+        "basic": (401, "Invalid BasicAuth credentials"),
+    }.get(scheme, (403, "Authentication required"))
+    body = {"error": message, "error_human": message}
+    return _json_reply(status, body, [("X-Failure", message)])
 
 
 def _error_reply(status: int, retry_after: str | None) -> _Reply:
