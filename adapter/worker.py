@@ -249,12 +249,13 @@ class Worker:
             latest_id, latest = store.latest_outbox(session, row.helpdesk, row.ticket_id)
             payload = {**latest, "note": row.payload.get("note")}
             # `seen`: the record as the helpdesk read it to decide, which spares a read before
-            # writing. Trusted only for the first attempt of the newest row, and only if no
-            # write-back of ours reached the record since it was read.
+            # writing. Trusted only for the first attempt of the newest row (no attempt before,
+            # not even one that died), and only if no write-back of ours reached the record
+            # since it was read.
             seen_at = (payload.get("seen") or {}).get("at")
             if (
                 seen_at is None
-                or row.attempts
+                or not row.first
                 or latest_id != row.id
                 or store.written_since(
                     session, row.helpdesk, row.ticket_id, datetime.fromisoformat(seen_at)

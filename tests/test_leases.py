@@ -80,3 +80,19 @@ def test_renewal_extends_only_the_owners_pending_rows(store):
     later = NOW + 2 * LEASE
     [taken] = store.claim("outbox", later, limit=2, lease=LEASE, owner="worker-c")
     assert taken.id == b.id  # A's row is still A's; B's ran out
+
+
+def test_a_row_taken_after_its_holder_died_is_not_its_first_attempt(store, row_taken_over):
+    # A write-back may spare its read only on a row's first attempt: the holder that died may
+    # have written to the helpdesk before it could record anything.
+    a, b = row_taken_over
+    assert a.first and not b.first
+
+
+def test_a_row_retried_after_a_failure_is_not_its_first_attempt(store):
+    with store.session() as session:
+        store.add_outbox(session, "zammad", "81", {"ticket_id": 81}, NOW)
+    [a] = store.claim("outbox", NOW, limit=1, lease=LEASE, owner="worker-a")
+    store.fail(a, "HTTP 503", NOW, retry_in=1, max_attempts=8)
+    [again] = store.claim("outbox", NOW + LEASE, limit=1, lease=LEASE, owner="worker-a")
+    assert a.first and not again.first and again.attempts == 1

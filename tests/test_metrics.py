@@ -58,7 +58,10 @@ def webhook(outcome: str) -> tuple[str, dict[str, str]]:
 @pytest.fixture
 def services(database_url, store):
     settings = Settings(
-        database_url=database_url, zammad_webhook_secret=SECRET, erp_push_token=ERP_TOKEN
+        database_url=database_url,
+        zammad_webhook_secret=SECRET,
+        erp_push_token=ERP_TOKEN,
+        max_body_bytes=1024 * 1024,  # a 413 without a body of the default 8 MiB
     )
     return build_services(settings, store=store)  # no Zammad URL: facts from the payload
 

@@ -324,7 +324,8 @@ def test_a_write_back_retried_after_a_failure_reads_the_ticket_again(rig):
     rig.settle()
     rig.zammad.inject_fault("PUT", r"^/api/v1/tickets/\d+$", status=503, times=3)
     ticket_id = ticket(rig, user, 3)
-    rig.settle()
+    while not count(rig, OutboxRow, ticket_id=str(ticket_id), status="done"):  # due a moment later
+        rig.settle()
     reads, puts = _reads_and_puts(rig, ticket_id)
     assert reads == 2 and puts == 1  # the retry did not trust what the decision had seen
     assert rig.zammad.ticket(ticket_id)["entitlement_plan"] == "basic"

@@ -41,6 +41,9 @@ class Claimed:
     payload: Any
     attempts: int
     owner: str
+    # No attempt before this one, not even one that died unrecorded (a worker killed while
+    # it held the row leaves its lease behind): nothing of it can have reached the helpdesk.
+    first: bool = False
 
 
 @dataclass(frozen=True)
@@ -180,13 +183,18 @@ class QueueStore:
             if session.bind.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True, of=model)
             rows = session.scalars(query).all()
+            claimed = []
             for row in rows:
+                first = row.attempts == 0 and row.claimed_until is None
+                claimed.append(
+                    Claimed(
+                        queue, row.id, row.helpdesk, row.ticket_id, row.payload, row.attempts,
+                        owner, first,
+                    )
+                )  # fmt: skip
                 row.claimed_until = now + lease
                 row.claimed_by = owner
-            return [
-                Claimed(queue, r.id, r.helpdesk, r.ticket_id, r.payload, r.attempts, owner)
-                for r in rows
-            ]
+            return claimed
 
     def extend(self, owner: str, until: datetime) -> int:
         """Renew every lease `owner` still holds, in both queues; returns how many."""
