@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -57,6 +58,9 @@ def one_run(deployment: str, url: str, logs: Path) -> list[str]:
 
 
 def main() -> int:
+    # Stopped from outside, still stop the processes of the run (its `finally`): a worker left
+    # behind would take rows of the next run's database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--deployment", choices=DEPLOYMENTS, action="append")
