@@ -7,7 +7,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, ValidationError, fields, validate
 
 from adapter.app import create_app
 from adapter.limits import EARLIEST, LATEST, date_problem
@@ -16,7 +16,7 @@ from adapter.settings import Settings
 from mappings.bounds import InDateRange
 from mappings.erp import load_erp_mapping
 from mappings.licences import LicenceSchema
-from webhooks.openapi import LICENCE_EXAMPLE, json_schema
+from webhooks.openapi import LICENCE_EXAMPLE, new_spec
 
 ERRORS = ("400", "401", "413", "415", "422", "503")
 
@@ -137,12 +137,23 @@ def test_the_licence_json_schema_accepts_what_licence_schema_accepts(
     assert validator.is_valid(sample) == accepted
 
 
-def test_a_field_type_without_a_json_schema_is_an_error_not_a_guess():
-    class Odd(Schema):
-        data = fields.Dict()
+class Custom(fields.Field):
+    """A field class of its own: apispec alone would describe it as `{}`."""
 
-    with pytest.raises(TypeError, match="no JSON Schema for Dict"):
-        json_schema(Odd())
+
+@pytest.mark.parametrize(
+    ("field", "problem"),
+    [
+        (fields.Dict(), "no JSON Schema for Dict"),
+        (Custom(), "no JSON Schema for Custom"),
+        (fields.List(fields.Time()), "no JSON Schema for Time"),
+        (fields.String(validate=validate.ContainsOnly("ab")), "validator ContainsOnly"),
+    ],
+)
+def test_a_field_type_without_a_json_schema_is_an_error_not_a_guess(field, problem):
+    odd = Schema.from_dict({"data": field})
+    with pytest.raises(TypeError, match=problem):
+        new_spec().components.schema("Odd", schema=odd)
 
 
 @pytest.mark.parametrize(

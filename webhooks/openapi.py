@@ -1,21 +1,26 @@
 """`GET /api/v1/openapi.json`: the OpenAPI 3.1 description of the HTTP API.
 
-The Licence schema is generated from `LicenceSchema`'s fields, and every admin API schema
-from those of `mappings.admin` (nested schemas become components), so none can drift from
-what the endpoints accept and answer. A field type the converter does not know raises, rather
-than being described loosely. (apispec could do the conversion, but it would be a dependency
-for this one document, and the plan enum and conditional rules below would still be written
-by hand.)
+apispec's marshmallow plugin writes the Licence schema from `LicenceSchema` and every admin API
+schema from those of `mappings.admin` (nested schemas become components), so none can drift
+from what the endpoints accept and answer. Its converter is made strict here (`Converter`): a
+field class or validator it has no JSON Schema for raises, rather than being described loosely.
+The plan enum and LicenceSchema's two conditional rules are added by hand.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from typing import Any
+from collections.abc import Collection
+from decimal import Decimal
+from typing import Any, ClassVar
 
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
+from apispec.ext.marshmallow.openapi import OpenAPIConverter
+from apispec.ext.marshmallow.schema_resolver import SchemaResolver
 from flask import Blueprint, current_app
 from flask.typing import ResponseReturnValue
-from marshmallow import Schema, fields, missing, validate
+from marshmallow import Schema, fields, validate
 
 from mappings import admin
 from mappings.bounds import InDateRange
@@ -73,172 +78,183 @@ def document() -> ResponseReturnValue:
     return extensions[DOCUMENT]
 
 
+SECURITY_SCHEMES = {
+    "erpPushToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The ENTITLEMENTS_ERP_PUSH_TOKEN setting",
+    },
+    "zammadSignature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Hub-Signature",
+        "description": "sha1=<hex HMAC-SHA1 of the raw body with "
+        "ENTITLEMENTS_ZAMMAD_WEBHOOK_SECRET>",
+    },
+    "adminToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The ENTITLEMENTS_ADMIN_TOKEN setting",
+    },
+}
+
+PUSH_SCHEMAS = {
+    "LicenceBatch": {
+        "type": "object",
+        "required": ["licences"],
+        "properties": {
+            "licences": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/Licence"},
+            }
+        },
+        "additionalProperties": False,
+    },
+    "PushAccepted": {
+        "type": "object",
+        "required": ["status", "created", "updated", "unchanged", "stale"],
+        "properties": {
+            "status": {"const": "accepted"},
+            **{
+                name: {"type": "integer", "minimum": 0}
+                for name in ("created", "updated", "unchanged", "stale")
+            },
+            "conflicts": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Licences sent again with their stored revision "
+                "but other content: left as stored",
+            },
+        },
+    },
+    "Error": {
+        "type": "object",
+        "required": ["error", "message", "fields"],
+        "properties": {
+            "error": {"type": "string"},
+            "message": {"type": "string"},
+            "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+    },
+}
+
+
 def openapi_document(plans: Collection[str], products: Collection[str]) -> dict[str, Any]:
-    error = {"$ref": "#/components/schemas/Error"}
-
-    def problem(text: str) -> dict[str, Any]:
-        return {"description": text, "content": {"application/json": {"schema": error}}}
-
-    throttled = {
-        **problem(
-            "Too many wrong tokens from this address: every attempt is refused until "
-            "`Retry-After` seconds have passed"
-        ),
-        "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
-    }
-    licence = licence_json_schema(plans, products)
-    components = Components()
-    admin_paths = admin_api_paths(components, plans, problem, throttled)
-    return {
-        "openapi": OPENAPI_VERSION,
-        "info": {
-            "title": "helpdesk-entitlements",
-            "version": "1",
+    spec = new_spec(
+        info={
             "description": "Support-contract entitlements on helpdesk tickets: licences "
             "from the ERP in, Zammad ticket webhooks in, and the admin API. Every error body is "
             '`{"error": CODE, "message": TEXT, "fields": {...}}`.',
-        },
-        "paths": {
-            "/erp/licences": {
-                "post": {
-                    "operationId": "pushLicences",
-                    "summary": "The ERP pushes one licence or a batch",
-                    "description": "All items are validated first; if any is invalid, "
-                    "nothing is stored (422). Otherwise all are stored in one transaction. "
-                    "Idempotent by licence id and revision.",
-                    "security": [{"erpPushToken": []}],
-                    "requestBody": {
-                        "required": True,
+        }
+    )
+    for name, scheme in SECURITY_SCHEMES.items():
+        spec.components.security_scheme(name, scheme)
+    spec.components.schema("Licence", schema=LicenceSchema(plans))
+    describe_licence(spec.components.schemas["Licence"], plans, products)
+    for name, schema in PUSH_SCHEMAS.items():
+        spec.components.schema(name, schema)
+    for path, operations in {**push_and_webhook_paths(), **admin_api_paths(plans)}.items():
+        spec.path(path, operations=operations)
+    return spec.to_dict()
+
+
+def new_spec(**options: Any) -> APISpec:
+    """An empty document whose marshmallow schemas are converted strictly (`Converter`)."""
+    return APISpec("helpdesk-entitlements", "1", OPENAPI_VERSION, plugins=[Plugin()], **options)
+
+
+def problem(text: str) -> dict[str, Any]:
+    error = {"$ref": "#/components/schemas/Error"}
+    return {"description": text, "content": {"application/json": {"schema": error}}}
+
+
+THROTTLED = {
+    **problem(
+        "Too many wrong tokens from this address: every attempt is refused until "
+        "`Retry-After` seconds have passed"
+    ),
+    "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
+}
+
+
+def push_and_webhook_paths() -> dict[str, Any]:
+    return {
+        "/erp/licences": {
+            "post": {
+                "operationId": "pushLicences",
+                "summary": "The ERP pushes one licence or a batch",
+                "description": "All items are validated first; if any is invalid, "
+                "nothing is stored (422). Otherwise all are stored in one transaction. "
+                "Idempotent by licence id and revision.",
+                "security": [{"erpPushToken": []}],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "oneOf": [
+                                    {"$ref": "#/components/schemas/Licence"},
+                                    {"$ref": "#/components/schemas/LicenceBatch"},
+                                ]
+                            },
+                            "examples": {
+                                "one": {"value": LICENCE_EXAMPLE},
+                                "batch": {"value": {"licences": [LICENCE_EXAMPLE]}},
+                            },
+                        }
+                    },
+                },
+                "responses": {
+                    "202": {
+                        "description": "Stored (or unchanged): what the push did",
                         "content": {
                             "application/json": {
-                                "schema": {
-                                    "oneOf": [
-                                        {"$ref": "#/components/schemas/Licence"},
-                                        {"$ref": "#/components/schemas/LicenceBatch"},
-                                    ]
-                                },
-                                "examples": {
-                                    "one": {"value": LICENCE_EXAMPLE},
-                                    "batch": {"value": {"licences": [LICENCE_EXAMPLE]}},
-                                },
+                                "schema": {"$ref": "#/components/schemas/PushAccepted"}
                             }
                         },
                     },
-                    "responses": {
-                        "202": {
-                            "description": "Stored (or unchanged): what the push did",
-                            "content": {
-                                "application/json": {
-                                    "schema": {"$ref": "#/components/schemas/PushAccepted"}
-                                }
-                            },
-                        },
-                        "400": problem("The body is not JSON"),
-                        "401": problem("Bearer token missing or wrong"),
-                        "413": problem("The body is over MAX_BODY_BYTES (default 8 MiB)"),
-                        "415": problem("Content-Type is not application/json"),
-                        "422": problem(
-                            "Invalid licences; `fields` is keyed by item and field, e.g. "
-                            "`licences[3].purchased_on` (or `purchased_on` for one licence)"
-                        ),
-                        "429": throttled,
-                        "503": problem("No ERP_PUSH_TOKEN is configured: pushes are refused"),
-                    },
-                }
-            },
-            "/webhooks/zammad": {
-                "post": {
-                    "operationId": "zammadWebhook",
-                    "summary": "Zammad's trigger webhook (ticket and article)",
-                    "description": "Signed with `X-Hub-Signature: sha1=<hex HMAC-SHA1 of the "
-                    "raw body>`; `X-Zammad-Delivery` deduplicates retries. Stored in the "
-                    "inbox; the worker decides and writes back.",
-                    "security": [{"zammadSignature": []}],
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": {"type": "object"}}},
-                    },
-                    "responses": {
-                        "202": {"description": "Accepted into the inbox"},
-                        "200": {"description": "A duplicate delivery, or an ignored event"},
-                        "400": problem("The body is not JSON"),
-                        "401": problem("Signature missing or wrong"),
-                        "413": problem("The body is over MAX_BODY_BYTES (default 8 MiB)"),
-                        "415": problem("Content-Type is not application/json"),
-                        "422": problem("Not Zammad's ticket webhook payload"),
-                    },
-                }
-            },
-            "/api/v1/openapi.json": {
-                "get": {
-                    "operationId": "openapi",
-                    "summary": "This document",
-                    "responses": {"200": {"description": "The OpenAPI document"}},
-                }
-            },
-            **admin_paths,
+                    "400": problem("The body is not JSON"),
+                    "401": problem("Bearer token missing or wrong"),
+                    "413": problem("The body is over MAX_BODY_BYTES (default 8 MiB)"),
+                    "415": problem("Content-Type is not application/json"),
+                    "422": problem(
+                        "Invalid licences; `fields` is keyed by item and field, e.g. "
+                        "`licences[3].purchased_on` (or `purchased_on` for one licence)"
+                    ),
+                    "429": THROTTLED,
+                    "503": problem("No ERP_PUSH_TOKEN is configured: pushes are refused"),
+                },
+            }
         },
-        "components": {
-            "securitySchemes": {
-                "erpPushToken": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "The ENTITLEMENTS_ERP_PUSH_TOKEN setting",
+        "/webhooks/zammad": {
+            "post": {
+                "operationId": "zammadWebhook",
+                "summary": "Zammad's trigger webhook (ticket and article)",
+                "description": "Signed with `X-Hub-Signature: sha1=<hex HMAC-SHA1 of the "
+                "raw body>`; `X-Zammad-Delivery` deduplicates retries. Stored in the "
+                "inbox; the worker decides and writes back.",
+                "security": [{"zammadSignature": []}],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"type": "object"}}},
                 },
-                "zammadSignature": {
-                    "type": "apiKey",
-                    "in": "header",
-                    "name": "X-Hub-Signature",
-                    "description": "sha1=<hex HMAC-SHA1 of the raw body with "
-                    "ENTITLEMENTS_ZAMMAD_WEBHOOK_SECRET>",
+                "responses": {
+                    "202": {"description": "Accepted into the inbox"},
+                    "200": {"description": "A duplicate delivery, or an ignored event"},
+                    "400": problem("The body is not JSON"),
+                    "401": problem("Signature missing or wrong"),
+                    "413": problem("The body is over MAX_BODY_BYTES (default 8 MiB)"),
+                    "415": problem("Content-Type is not application/json"),
+                    "422": problem("Not Zammad's ticket webhook payload"),
                 },
-                "adminToken": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "The ENTITLEMENTS_ADMIN_TOKEN setting",
-                },
-            },
-            "schemas": {
-                **components.schemas,
-                "Licence": licence,
-                "LicenceBatch": {
-                    "type": "object",
-                    "required": ["licences"],
-                    "properties": {
-                        "licences": {
-                            "type": "array",
-                            "items": {"$ref": "#/components/schemas/Licence"},
-                        }
-                    },
-                    "additionalProperties": False,
-                },
-                "PushAccepted": {
-                    "type": "object",
-                    "required": ["status", "created", "updated", "unchanged", "stale"],
-                    "properties": {
-                        "status": {"const": "accepted"},
-                        **{
-                            name: {"type": "integer", "minimum": 0}
-                            for name in ("created", "updated", "unchanged", "stale")
-                        },
-                        "conflicts": {
-                            "type": "array",
-                            "items": {"type": "string"},
-                            "description": "Licences sent again with their stored revision "
-                            "but other content: left as stored",
-                        },
-                    },
-                },
-                "Error": {
-                    "type": "object",
-                    "required": ["error", "message", "fields"],
-                    "properties": {
-                        "error": {"type": "string"},
-                        "message": {"type": "string"},
-                        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
-                    },
-                },
-            },
+            }
+        },
+        "/api/v1/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document",
+                "responses": {"200": {"description": "The OpenAPI document"}},
+            }
         },
     }
 
@@ -252,19 +268,18 @@ EXPLAIN_EXAMPLE = {
 }
 
 
-def admin_api_paths(
-    components: Components, plans: Collection[str], problem: Any, throttled: dict[str, Any]
-) -> dict[str, Any]:
-    """The admin API (`webhooks/admin.py`), its schemas from `mappings.admin`."""
+def admin_api_paths(plans: Collection[str]) -> dict[str, Any]:
+    """The admin API (`webhooks/admin.py`), its schemas from `mappings.admin`: apispec turns
+    each schema instance below into a component and a `$ref` (`Resolver` tells answers apart)."""
 
     def answer(schema: Schema, text: str) -> dict[str, Any]:
         return {
             "description": text,
-            "content": {"application/json": {"schema": components.ref(schema, dump=True)}},
+            "content": {"application/json": {"schema": schema}},
         }
 
     def body(schema: Schema, **more: Any) -> dict[str, Any]:
-        media = {"schema": components.ref(schema, dump=False), **more}
+        media = {"schema": schema, **more}
         return {"required": True, "content": {"application/json": media}}
 
     def path(name: str, text: str) -> dict[str, Any]:
@@ -281,7 +296,7 @@ def admin_api_paths(
             **rest.pop("responses"),
             "401": problem("No bearer token"),
             "403": problem("The bearer token is not the admin token"),
-            "429": throttled,
+            "429": THROTTLED,
             "503": problem("No ADMIN_TOKEN is configured: the admin API is off"),
         }
         return {
@@ -294,7 +309,7 @@ def admin_api_paths(
             "responses": responses,
         }
 
-    periods = query_parameters(admin.OrganisationsQuerySchema(), components)
+    periods = {"in": "query", "schema": admin.OrganisationsQuerySchema()}  # one per field
     body_errors = {
         "400": problem("The body is not a JSON object"),
         "415": problem("Content-Type is not application/json"),
@@ -306,7 +321,7 @@ def admin_api_paths(
                 "Customers with their contracts and quota use per period",
                 "Every customer number with contracts; for each contract its current term and "
                 "status, and the tickets counted in the current and earlier periods.",
-                parameters=periods,
+                parameters=[periods],
                 responses={
                     "200": answer(admin.OrganisationsSchema(), "The organisations"),
                     "422": problem("A bad query parameter"),
@@ -318,7 +333,7 @@ def admin_api_paths(
                 "getOrganisation",
                 "One customer with its contracts and quota use",
                 "As in the list, for one customer number.",
-                parameters=[path("customer_number", "The customer number"), *periods],
+                parameters=[path("customer_number", "The customer number"), periods],
                 responses={
                     "200": answer(admin.OrganisationSchema(), "The organisation"),
                     "404": problem("No contracts for this customer number"),
@@ -378,9 +393,7 @@ def admin_api_paths(
                     "200": {
                         "description": "The decision",
                         "content": {
-                            "application/json": {
-                                "schema": components.ref(admin.DecisionSchema(), dump=True)
-                            },
+                            "application/json": {"schema": admin.DecisionSchema()},
                             "text/plain": {"schema": {"type": "string"}},
                         },
                     },
@@ -424,42 +437,14 @@ def admin_api_paths(
     }
 
 
-def query_parameters(schema: Schema, components: Components) -> list[dict[str, Any]]:
-    return [
-        {
-            "name": field.data_key or name,
-            "in": "query",
-            "required": field.required,
-            "schema": field_schema(field, components),
-        }
-        for name, field in schema.load_fields.items()
-    ]
-
-
-class Components:
-    """Schemas that others refer to (`$ref`), by name: the schema class without "Schema"."""
-
-    def __init__(self) -> None:
-        self.schemas: dict[str, dict[str, Any]] = {}
-        self._sides: dict[str, bool] = {}
-
-    def ref(self, schema: Schema, *, dump: bool) -> dict[str, Any]:
-        name = type(schema).__name__.removesuffix("Schema")
-        if name not in self.schemas:
-            self._sides[name] = dump
-            self.schemas[name] = {}  # taken before recursing: a schema may nest itself
-            self.schemas[name] = json_schema(schema, dump=dump, components=self)
-        elif self._sides[name] != dump:
-            # Load and dump sides differ (required fields, defaults): one name cannot be both.
-            raise ValueError(f"{name} is used as a request and as an answer")
-        return {"$ref": f"#/components/schemas/{name}"}
-
-
-def licence_json_schema(plans: Collection[str], products: Collection[str]) -> dict[str, Any]:
-    """The Licence object as JSON Schema (2020-12, as OpenAPI 3.1 uses): the fields from
-    LicenceSchema, the plans and mapped products of this instance, and LicenceSchema.check's
-    two rules (which a test compares with LicenceSchema on sample licences)."""
-    schema = json_schema(LicenceSchema(plans), DESCRIPTIONS)
+def describe_licence(
+    schema: dict[str, Any], plans: Collection[str], products: Collection[str]
+) -> None:
+    """Adds to the Licence object from LicenceSchema's fields what its fields do not say: the
+    plans and mapped products of this instance, and LicenceSchema.check's two rules (which a
+    test compares with LicenceSchema on sample licences)."""
+    for name, text in DESCRIPTIONS.items():
+        schema["properties"][name]["description"] = text
     schema["properties"]["plan"]["enum"] = [*plans, None]
     schema["description"] = (
         "A licence as the ERP sells it. `plan` or a `product` mapped in erp.yaml is needed; "
@@ -484,111 +469,108 @@ def licence_json_schema(plans: Collection[str], products: Collection[str]) -> di
         },
     ]
     schema["examples"] = [LICENCE_EXAMPLE]
-    return schema
 
 
-def json_schema(
-    schema: Schema,
-    descriptions: Mapping[str, str] | None = None,
-    *,
-    dump: bool = False,
-    components: Components | None = None,
-) -> dict[str, Any]:
-    """An object schema from a marshmallow schema's fields, by data key: what it loads (a
-    request), or with `dump` what it dumps (an answer: every field, always). Nested schemas
-    become `components` when given, else are written inline."""
-    properties: dict[str, Any] = {}
-    required: list[str] = []
-    for name, field in (schema.dump_fields if dump else schema.load_fields).items():
-        key = field.data_key or name
-        described = field_schema(field, components, dump=dump)
-        if descriptions and name in descriptions:
-            described["description"] = descriptions[name]
-        properties[key] = described
-        if dump or field.required:
-            required.append(key)
-    described = {
-        "type": "object",
-        "required": required,
-        "properties": properties,
-        "additionalProperties": False,
+# apispec's conversion (apispec/ext/marshmallow/field_converter.py and openapi.py, 6.10), made
+# strict and told requests from answers.
+
+
+class Converter(OpenAPIConverter):
+    """Field to property, strictly. An answer (dump) has every field, always, and no defaults;
+    a request (load) requires its required fields and shows their defaults."""
+
+    # What the document can describe; a subclass takes its nearest base's entry. apispec's
+    # DEFAULT_FIELD_MAPPING ends in `fields.Field: (None, None)`, which field2type_and_format
+    # reaches through the field's __mro__ for any other class: an untyped `{}`, silently. Our
+    # own dict, too, since map_to_openapi_type writes into the shared default one.
+    field_mapping: ClassVar[dict[type, tuple[Any, str | None]]] = {
+        fields.String: ("string", None),
+        fields.Integer: ("integer", None),
+        fields.Float: ("number", None),
+        fields.Decimal: (["string", "number"], None),  # a string keeps it exact: field2pattern
+        fields.Boolean: ("boolean", None),
+        fields.DateTime: ("string", "date-time"),
+        fields.Date: ("string", "date"),
+        fields.List: ("array", None),  # items from list2properties
+        fields.Nested: (None, None),  # a $ref from nested2properties
+        admin.TicketId: (["integer", "string"], None),
     }
-    if type(schema).__doc__:
-        described["description"] = " ".join(type(schema).__doc__.split())
-    return described
+    # apispec reads validators by duck typing and skips the rest silently. Exact classes: a
+    # subclass may mean something else (ContainsOnly is a OneOf that apispec makes an enum).
+    validators = (validate.OneOf, validate.Length, validate.Range, validate.Regexp, InDateRange)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.dump = False  # set by Resolver while it resolves an answer
+        self.sides: dict[type[Schema], bool] = {}
+
+    def field2type_and_format(self, field: fields.Field, **kwargs: Any) -> dict[str, Any]:
+        # The first of apispec's attribute functions (init_attribute_functions): every field
+        # and list item passes here.
+        if not any(kind in self.field_mapping for kind in type(field).__mro__):
+            raise TypeError(
+                f"no JSON Schema for {type(field).__name__}: add it to Converter.field_mapping"
+            )
+        for validator in field.validators:
+            if type(validator) not in self.validators:
+                raise TypeError(f"no JSON Schema for validator {type(validator).__name__}")
+        return super().field2type_and_format(field)
+
+    def field2default(self, field: fields.Field, **kwargs: Any) -> dict[str, Any]:
+        described = {} if self.dump else super().field2default(field)
+        return {k: v for k, v in described.items() if v is not None}  # None: not given
+
+    def field2range(self, field: fields.Field, ret: dict[str, Any]) -> dict[str, Any]:
+        # apispec's ignores min_inclusive/max_inclusive, and leaves a Decimal field's bounds
+        # Decimals (strings in JSON).
+        limits: dict[str, Any] = {}
+        for v in field.validators:
+            if isinstance(v, validate.Range):
+                for end, bound, inclusive in (
+                    ("Minimum", v.min, v.min_inclusive),
+                    ("Maximum", v.max, v.max_inclusive),
+                ):
+                    if bound is not None:
+                        key = end.lower() if inclusive else f"exclusive{end}"
+                        limits[key] = float(bound) if isinstance(bound, Decimal) else bound
+        return limits
+
+    def field2pattern(self, field: fields.Field, ret: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(field, fields.Decimal):
+            # `minimum` binds only numbers: a decimal string must not take a sign either.
+            sign = "" if ret.get("minimum", ret.get("exclusiveMinimum", -1)) >= 0 else "-?"
+            return {"pattern": rf"^{sign}\d+(\.\d+)?$"}
+        dates = [v.pattern for v in field.validators if isinstance(v, InDateRange)]
+        return {"pattern": dates[0]} if dates else super().field2pattern(field)
+
+    def schema2jsonschema(self, schema: Schema) -> dict[str, Any]:
+        described = super().schema2jsonschema(schema)
+        # In field order (apispec sorts them), as a request requires or an answer always has.
+        required = described.get("required", ())
+        described["required"] = [k for k in described["properties"] if self.dump or k in required]
+        if type(schema).__doc__:
+            described["description"] = " ".join(type(schema).__doc__.split())
+        return described
+
+    def resolve_nested_schema(self, schema: Any) -> dict[str, Any]:
+        # One component cannot be both: load and dump differ (required fields, defaults).
+        cls = resolve_schema_cls(schema)
+        if self.sides.setdefault(cls, self.dump) != self.dump:
+            raise ValueError(f"{cls.__name__} is used as a request and as an answer")
+        return super().resolve_nested_schema(schema)
 
 
-_TYPES: tuple[tuple[type[fields.Field], dict[str, Any]], ...] = (
-    # Subclasses before their bases: Date is a DateTime, Integer and Decimal are Numbers.
-    (fields.Date, {"type": "string", "format": "date"}),
-    (fields.DateTime, {"type": "string", "format": "date-time"}),
-    (fields.Integer, {"type": "integer"}),
-    (fields.Decimal, {"type": ["string", "number"], "pattern": r"^-?\d+(\.\d+)?$"}),
-    (fields.Float, {"type": "number"}),
-    (fields.Boolean, {"type": "boolean"}),
-    (fields.String, {"type": "string"}),
-    (admin.TicketId, {"type": ["integer", "string"]}),
-)
-METADATA = ("description", "format")  # what a field's metadata may add to its schema
+class Resolver(SchemaResolver):
+    """Resolves the schemas of responses on the dump side (see Converter)."""
+
+    def resolve_response(self, response: dict[str, Any]) -> None:
+        self.converter.dump = True
+        try:
+            super().resolve_response(response)
+        finally:
+            self.converter.dump = False
 
 
-def field_schema(
-    field: fields.Field, components: Components | None = None, *, dump: bool = False
-) -> dict[str, Any]:
-    described: dict[str, Any]
-    if isinstance(field, fields.List):
-        described = {"type": "array", "items": field_schema(field.inner, components, dump=dump)}
-    elif isinstance(field, fields.Nested):
-        nested = field.schema
-        described = (
-            components.ref(nested, dump=dump)
-            if components is not None
-            else json_schema(nested, dump=dump)
-        )
-    else:
-        base = next((s for kind, s in _TYPES if isinstance(field, kind)), None)
-        if base is None:
-            raise TypeError(f"no JSON Schema for {type(field).__name__}: add it to _TYPES")
-        described = dict(base)
-    for validator in field.validators:
-        described.update(_validator_schema(validator, described))
-    described.update({k: v for k, v in field.metadata.items() if k in METADATA})
-    if field.allow_none:
-        if "$ref" in described or "properties" in described:
-            described = {"anyOf": [described, {"type": "null"}]}
-        else:
-            kinds = described.get("type")
-            kinds = kinds if isinstance(kinds, list) else [kinds]
-            described["type"] = [*kinds, "null"]
-            if "enum" in described:
-                described["enum"] = [*described["enum"], None]
-    default = field.load_default
-    if not dump and default is not None and not callable(default) and default is not missing:
-        described["default"] = default
-    return described
-
-
-def _validator_schema(validator: Any, described: Mapping[str, Any]) -> dict[str, Any]:
-    if isinstance(validator, validate.OneOf):
-        return {"enum": list(validator.choices)}
-    if isinstance(validator, validate.Length):
-        limits = {"minLength": validator.min, "maxLength": validator.max}
-        if validator.equal is not None:
-            limits = {"minLength": validator.equal, "maxLength": validator.equal}
-        if described.get("type") == "array":
-            limits = {k.replace("Length", "Items"): v for k, v in limits.items()}
-        return {k: v for k, v in limits.items() if v is not None}
-    if isinstance(validator, validate.Range):
-        pattern = described.get("pattern", "")
-        if pattern.startswith("^-?") and validator.min is not None and validator.min >= 0:
-            # `minimum` only binds numbers: a decimal string must not take a sign either.
-            return {"minimum": validator.min, "pattern": "^" + pattern[3:]}
-        lower = "minimum" if validator.min_inclusive else "exclusiveMinimum"
-        upper = "maximum" if validator.max_inclusive else "exclusiveMaximum"
-        limits = {lower: validator.min, upper: validator.max}
-        return {k: v for k, v in limits.items() if v is not None}
-    if isinstance(validator, validate.Regexp):
-        return {"pattern": validator.regex.pattern}
-    if isinstance(validator, InDateRange):
-        return {"pattern": validator.pattern}
-    raise TypeError(f"no JSON Schema for validator {type(validator).__name__}")
+class Plugin(MarshmallowPlugin):
+    Converter = Converter
+    Resolver = Resolver
