@@ -8,7 +8,8 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from adapter.services import Services, build_services
-from adapter.settings import Settings, load_settings
+from adapter.settings import Settings
+from mappings.settings import load_settings
 
 
 class ConfigError(RuntimeError):

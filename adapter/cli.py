@@ -15,8 +15,9 @@ import click
 from adapter.explain import WhatIf, WhatIfError, render_text, what_if
 from adapter.limits import date_problem
 from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS, Policy
-from adapter.settings import Settings, load_settings
+from adapter.settings import Settings
 from connectors.errors import ApiError
+from mappings.settings import load_settings
 from mappings.yamlfile import FileErrors
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from flask import Config
-
 PREFIX = "ENTITLEMENTS"
 SECRETS = ("zammad_token", "zammad_webhook_secret", "erp_push_token", "erp_token", "admin_token")
 # The secrets this adapter verifies (webhook secret, ERP push and admin tokens) are refused at
@@ -59,14 +57,3 @@ class Settings:
             else getattr(self, f.name)
             for f in fields(self)
         }
-
-
-def load_settings() -> Settings:
-    """Settings from the environment (and the file it names); raises
-    mappings.yamlfile.FileErrors naming each bad setting."""
-    from mappings.settings import parse_settings
-
-    config = Config(".")
-    config.from_prefixed_env(PREFIX, loads=str)  # strings: the schema converts and names errors
-    path = config.pop("CONFIG", None)
-    return parse_settings(dict(config), path)

@@ -11,7 +11,7 @@ workers, set `PROMETHEUS_MULTIPROC_DIR` so that `/metrics` adds up their counter
 
 from adapter.app import create_app
 from adapter.logs import configure_logging
-from adapter.settings import load_settings
+from mappings.settings import load_settings
 
 settings = load_settings()
 configure_logging(settings.log_level)  # before the app exists: Flask then adds no handler

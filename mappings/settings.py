@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from flask import Config
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
 
 from adapter.logs import LEVELS
@@ -108,3 +109,12 @@ def parse_settings(environment: dict[str, str], path: str | None) -> Settings:
     if errors:
         raise FileErrors(errors)
     return settings
+
+
+def load_settings() -> Settings:
+    """Settings from the environment (and the file it names); raises FileErrors naming each
+    bad setting."""
+    config = Config(".")
+    config.from_prefixed_env(PREFIX, loads=str)  # strings: the schema converts and names errors
+    path = config.pop("CONFIG", None)
+    return parse_settings(dict(config), path)

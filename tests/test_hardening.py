@@ -18,9 +18,10 @@ from adapter import admin_sessions
 from adapter.admin_page import SESSION_LIFETIME
 from adapter.app import create_app
 from adapter.services import Services, build_services
-from adapter.settings import MIN_SECRET_LENGTH, Settings, load_settings
+from adapter.settings import MIN_SECRET_LENGTH, Settings
 from adapter.store import Store
 from adapter.store.models import CheckpointRow
+from mappings.settings import load_settings
 from mappings.yamlfile import FileErrors
 from tests.admin_helpers import ADMIN_TOKEN, BEARER
 from tests.zammad_helpers import SECRET

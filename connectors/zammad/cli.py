@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from adapter.settings import load_settings
 from connectors.errors import ApiError
 from connectors.zammad.client import ZammadClient
 from connectors.zammad.setup import (
@@ -13,6 +12,7 @@ from connectors.zammad.setup import (
     flagging_defaults,
 )
 from mappings.plans import load_policy
+from mappings.settings import load_settings
 from mappings.yamlfile import FileErrors
 from mappings.zammad import load_mapping
 
@@ -64,6 +64,6 @@ def setup_zammad(webhook_url: str | None) -> None:
 @click.option("--language", type=click.Choice(["de", "en"]), help="Default: the LANGUAGE setting.")
 def demo(language: str | None) -> None:
     """A month of tickets through the built-in Zammad stand-in, on a temporary database."""
-    from connectors.zammad import demo as scenario
+    from standins import demo as scenario
 
     scenario.run(language or load_settings().language)
