@@ -52,8 +52,8 @@ def zammad_process(
 ) -> None:
     from connectors.zammad.client import ZammadClient
     from connectors.zammad.setup import create_attributes
-    from connectors.zammad.standin import ZammadStandin
     from mappings.zammad import load_mapping
+    from standins.zammad import ZammadStandin
 
     with ZammadStandin() as zammad:
         create_attributes(ZammadClient(zammad.url, zammad.token), load_mapping())

@@ -31,10 +31,10 @@ from adapter.services import build_services
 from adapter.settings import Settings
 from adapter.store import Store, make_engine, upgrade
 from connectors.erp.client import ErpClient
-from connectors.erp.standin import ErpStandin
 from connectors.erp.sync import sync_erp
 from mappings.erp import load_erp_mapping
 from mappings.plans import load_policy
+from standins.erp import ErpStandin
 
 PUSH_TOKEN = "bench-push-token"
 

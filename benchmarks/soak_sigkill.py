@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from adapter.store import Store, make_engine, upgrade
 from connectors.zammad.client import ZammadClient
 from connectors.zammad.setup import create_attributes
-from connectors.zammad.standin import ZammadStandin
 from mappings.zammad import load_mapping
+from standins.zammad import ZammadStandin
 from tests.crash_scenario import DEPLOYMENTS, run_sigkill
 
 

@@ -20,8 +20,8 @@ from adapter.contracts import Licence
 from adapter.licences import store_licences
 from adapter.store import Store
 from adapter.store.models import InboxRow, LedgerEntryRow, OutboxRow
-from connectors.zammad.standin import ZammadStandin
 from mappings.plans import load_policy
+from standins.zammad import ZammadStandin
 from tests.processes import Process, entitlements, free_port, gunicorn, wait_until
 from tests.zammad_helpers import SECRET, zammad_body, zammad_headers
 

@@ -21,8 +21,8 @@ from adapter.services import build_services
 from adapter.settings import Settings
 from adapter.store.models import DecisionRow, LedgerEntryRow, OutboxRow
 from adapter.worker import Worker
-from connectors.zammad.rig import Rig
 from mappings.admin import load_decision_inputs
+from standins.rig import Rig
 from tests.admin_helpers import (
     ADMIN_TOKEN,
     BEARER,

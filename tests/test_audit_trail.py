@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 
 from adapter.settings import Settings
 from adapter.store.models import DecisionRow
-from connectors.zammad.rig import Rig
 from mappings.admin import load_decision_inputs
+from standins.rig import Rig
 from tests.admin_helpers import ADMIN_TOKEN, BEARER, assert_documented, licence, rig_ticket
 
 

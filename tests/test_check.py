@@ -6,10 +6,9 @@ import pytest
 from click.testing import CliRunner
 
 from adapter.cli import main
-from connectors.zammad.standin import ApiError as StandinError
-from connectors.zammad.standin import ZammadStandin
 from mappings.plans import shipped_path
 from mappings.zammad import attribute_name_problem
+from standins.zammad import ZammadRefusal, ZammadStandin
 
 SHIPPED = shipped_path().read_text(encoding="utf-8")
 
@@ -294,7 +293,7 @@ def test_check_refuses_every_name_the_zammad_standin_refuses(object_name):
         for name in NAMES:
             try:
                 zammad.add_object_attribute(object_name, name)
-            except StandinError as refused:
+            except ZammadRefusal as refused:
                 if "already exists" not in str(refused):  # a built-in column, not the name
                     assert attribute_name_problem(name, object_name), (name, str(refused))
             else:

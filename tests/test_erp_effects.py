@@ -10,8 +10,8 @@ import requests
 
 from adapter.settings import Settings
 from connectors.erp.cli import pull
-from connectors.erp.standin import ErpStandin
-from connectors.zammad.rig import Rig
+from standins.erp import ErpStandin
+from standins.rig import Rig
 
 PUSH_TOKEN = "erp-push-token"
 

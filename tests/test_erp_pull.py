@@ -18,7 +18,6 @@ from adapter.settings import Settings
 from adapter.store.models import LicenceRow
 from connectors import errors
 from connectors.erp.client import TIMEOUT, ErpClient, ErpNotConfigured
-from connectors.erp.standin import ErpStandin, generated_item
 from connectors.erp.sync import CHECKPOINT, sync_erp
 from mappings.erp import (
     MISSING,
@@ -31,6 +30,7 @@ from mappings.erp import (
 from mappings.licences import LicenceSchema
 from mappings.plans import load_policy
 from mappings.yamlfile import FileErrors
+from standins.erp import ErpStandin, generated_item
 
 BASE = "http://127.0.0.1:8069"
 PULL = f"{BASE}/api/licences"

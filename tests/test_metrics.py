@@ -24,11 +24,11 @@ from adapter.settings import Settings
 from adapter.store import Store, make_engine
 from adapter.worker import Worker
 from connectors.erp.client import ErpClient
-from connectors.erp.standin import ErpStandin
 from connectors.erp.sync import sync_erp
 from mappings.erp import load_erp_mapping
 from mappings.settings import parse_settings
 from mappings.yamlfile import FileErrors
+from standins.erp import ErpStandin
 from tests.zammad_helpers import SECRET, load_fixture, zammad_body, zammad_headers
 
 ROOT = Path(__file__).resolve().parent.parent

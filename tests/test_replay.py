@@ -14,7 +14,7 @@ from sqlalchemy import select
 from adapter import cli
 from adapter.settings import Settings
 from adapter.store.models import DecisionRow
-from connectors.zammad.rig import Rig
+from standins.rig import Rig
 from tests.admin_helpers import (
     ADMIN_TOKEN,
     assert_documented,

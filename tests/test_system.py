@@ -16,10 +16,10 @@ import requests
 from adapter.settings import Settings
 from adapter.store.models import DecisionRow, InboxRow, LedgerEntryRow, OutboxRow
 from connectors.zammad.client import ZammadClient
-from connectors.zammad.rig import Rig
 from connectors.zammad.setup import create_attributes
-from connectors.zammad.standin import ZammadStandin
 from mappings.zammad import load_mapping
+from standins.rig import Rig
+from standins.zammad import ZammadStandin
 from tests.crash_scenario import (
     POLICY,
     count,

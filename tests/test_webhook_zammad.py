@@ -12,8 +12,8 @@ from adapter.app import ConfigError, create_app
 from adapter.services import build_services
 from adapter.settings import Settings
 from adapter.store.models import InboxRow
-from connectors.zammad.standin import ruby_json
 from mappings.zammad import load_webhook
+from standins.zammad import ruby_json
 from tests.zammad_helpers import (
     FIXTURES,
     SECRET,

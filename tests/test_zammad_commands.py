@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from adapter.cli import main
 from adapter.store.models import OutboxRow
-from connectors.zammad.standin import ZammadStandin
+from standins.zammad import ZammadStandin
 from tests.zammad_helpers import SECRET
 
 

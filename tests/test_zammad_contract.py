@@ -32,7 +32,6 @@ from adapter.settings import Settings
 from adapter.store.models import InboxRow
 from connectors.zammad.client import ZammadClient, asset, assets
 from connectors.zammad.helpdesk import ZammadHelpdesk
-from connectors.zammad.standin import ZammadStandin, ruby_json
 from mappings.plans import load_policy
 from mappings.zammad import (
     Rule,
@@ -44,6 +43,7 @@ from mappings.zammad import (
     load_webhook,
     to_facts,
 )
+from standins.zammad import ZammadStandin, ruby_json
 from tests.zammad_helpers import FIXTURES, SECRET, zammad_headers
 
 CONTRACT = FIXTURES / "contract"

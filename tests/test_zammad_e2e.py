@@ -13,7 +13,7 @@ from adapter.contracts import Licence
 from adapter.licences import store_licences
 from adapter.settings import Settings
 from adapter.store.models import DecisionRow, LedgerEntryRow, OutboxRow
-from connectors.zammad.rig import Rig
+from standins.rig import Rig
 from tests.zammad_helpers import zammad_headers
 
 

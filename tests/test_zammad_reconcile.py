@@ -20,8 +20,8 @@ from adapter.store.models import InboxRow, LedgerEntryRow
 from connectors.errors import ApiServerError
 from connectors.zammad.client import ConditionIgnored, ZammadClient
 from connectors.zammad.reconcile import CHECKPOINT, reconcile
-from connectors.zammad.rig import Rig
-from connectors.zammad.standin import ZammadStandin
+from standins.rig import Rig
+from standins.zammad import ZammadStandin
 
 
 @pytest.fixture(params=[True, False], ids=["elasticsearch", "sql"])

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from connectors.zammad.standin import ZammadStandin
+from standins.zammad import ZammadStandin
 from tests.test_zammad_standin import Receiver
 
 

@@ -22,7 +22,7 @@ import requests
 from zammad_py import ZammadAPI
 from zammad_py.api import Object
 
-from connectors.zammad.standin import ZammadStandin
+from standins.zammad import ZammadStandin
 
 TIME_SCALE = 0.01  # retry waits 0.1/0.2/0.3/0.4 s, read timeout 0.3 s
 SECRET = "webhook-secret-for-tests"
