@@ -1,1 +1,2 @@
-"""Zammad connector: REST write-back client and the in-process Zammad stand-in."""
+"""Zammad connector: the REST client, write-back, setup and reconcile. (The Zammad stand-in
+the tests and `entitlements demo` run against is a test tool in standins/zammad/.)"""
