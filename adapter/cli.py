@@ -12,11 +12,11 @@ from typing import Any, TypeVar
 
 import click
 
+from adapter.errors import ApiError
 from adapter.explain import WhatIf, WhatIfError, render_text, what_if
 from adapter.limits import date_problem
 from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS, Policy
 from adapter.settings import Settings
-from connectors.errors import ApiError
 from mappings.settings import load_settings
 from mappings.yamlfile import FileErrors
 

@@ -23,7 +23,7 @@ class Helpdesk(Protocol):
     language: str
 
     def facts(self, payload: dict[str, Any]) -> TicketFacts:
-        """An inbox payload as facts; may re-read the ticket (raises connectors.errors.ApiError)."""
+        """An inbox payload as facts; may re-read the ticket (raises adapter.errors.ApiError)."""
 
     def customer_changed(
         self, customer_number: str, plan: str | None, valid_until: date | None

@@ -19,12 +19,12 @@ from marshmallow import ValidationError
 from adapter import metrics
 from adapter.decisions import decide_ticket, record
 from adapter.engine import standing
+from adapter.errors import ApiError
 from adapter.licences import CUSTOMER_CHANGED
+from adapter.retry import backoff
 from adapter.services import Services
 from adapter.store.queue import Claimed, LeaseLost
 from connectors import periodic
-from connectors.errors import ApiError
-from connectors.retry import backoff
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]

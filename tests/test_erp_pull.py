@@ -13,10 +13,10 @@ import responses
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from adapter import errors
 from adapter.cli import main
 from adapter.settings import Settings
 from adapter.store.models import LicenceRow
-from connectors import errors
 from connectors.erp.client import TIMEOUT, ErpClient, ErpNotConfigured
 from connectors.erp.sync import CHECKPOINT, sync_erp
 from mappings.erp import (

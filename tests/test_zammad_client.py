@@ -8,7 +8,7 @@ import pytest
 import requests
 import responses
 
-from connectors import errors
+from adapter import errors
 from connectors.zammad.client import TIMEOUT, AttributesDropped, ZammadClient
 
 BASE = "http://127.0.0.1:3000"

@@ -13,11 +13,11 @@ import requests
 from sqlalchemy import select
 
 from adapter.contracts import Licence
+from adapter.errors import ApiServerError
 from adapter.licences import store_licences
 from adapter.settings import Settings
 from adapter.store import Store
 from adapter.store.models import InboxRow, LedgerEntryRow
-from connectors.errors import ApiServerError
 from connectors.zammad.client import ConditionIgnored, ZammadClient
 from connectors.zammad.reconcile import CHECKPOINT, reconcile
 from standins.rig import Rig

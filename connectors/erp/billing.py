@@ -15,9 +15,9 @@ from typing import Any
 
 import requests
 
-from connectors import errors
+from adapter import errors
+from adapter.retry import retrying
 from connectors.erp.client import TIMEOUT, ErpNotConfigured
-from connectors.retry import retrying
 from mappings.erp import ErpBilling
 
 
@@ -73,7 +73,7 @@ class BillingClient:
         self._retrying(self._post_once, {"lines": list(lines)})
 
     def _post_once(self, body: Mapping[str, Any]) -> None:
-        # The one place where this endpoint's failures become connectors.errors types.
+        # The one place where this endpoint's failures become adapter.errors types.
         try:
             response = self.session.post(self.url, json=body, timeout=self.timeout)
             if not 200 <= response.status_code < 300:

@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
+from adapter.errors import ApiError
 from connectors.erp.client import ErpClient, ErpNotConfigured
 from connectors.erp.sync import SyncReport, sync_erp
-from connectors.errors import ApiError
 from mappings.erp import load_erp_mapping_for
 
 

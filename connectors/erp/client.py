@@ -28,8 +28,8 @@ from typing import Any
 
 import requests
 
-from connectors import errors
-from connectors.retry import retrying
+from adapter import errors
+from adapter.retry import retrying
 from mappings.erp import MISSING, ErpMapping, ErpPull, changed_at, lookup, parse_instant
 
 logger = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ class ErpClient:
         return self._retrying(self._get_once, params)
 
     def _get_once(self, params: Mapping[str, str]) -> Any:
-        # The one place where this API's failures become connectors.errors types.
+        # The one place where this API's failures become adapter.errors types.
         try:
             response = self.session.get(self.url, params=params, timeout=self.timeout)
             if response.status_code >= 300:

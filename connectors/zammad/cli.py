@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from connectors.errors import ApiError
+from adapter.errors import ApiError
 from connectors.zammad.client import ZammadClient
 from connectors.zammad.setup import (
     create_attributes,

@@ -14,8 +14,8 @@ import requests
 from zammad_py import ZammadAPI
 from zammad_py.api import Object
 
-from connectors import errors
-from connectors.retry import retrying
+from adapter import errors
+from adapter.retry import retrying
 
 T = TypeVar("T")
 TIMEOUT = (3.05, 15.0)  # connect, read: seconds; zammad-py sets none

@@ -8,10 +8,10 @@ from datetime import date, datetime
 from typing import Any
 
 from adapter.engine import Decision, TicketFacts
+from adapter.errors import ApiError, ApiNotFound, ApiUnauthorized
 from adapter.policy import Policy
 from adapter.services import Fence
 from adapter.settings import Settings
-from connectors.errors import ApiError, ApiNotFound, ApiUnauthorized
 from connectors.zammad import writeback
 from connectors.zammad.client import ZammadClient, asset
 from connectors.zammad.reconcile import open_tickets, organizations_numbered, reconcile

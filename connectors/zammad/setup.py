@@ -11,9 +11,9 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from adapter.errors import ApiError
 from adapter.policy import Policy
 from adapter.settings import Settings
-from connectors.errors import ApiError
 from connectors.zammad.client import ZammadClient
 from mappings.yamlfile import FileErrors
 from mappings.zammad import Rule, ZammadMapping, load_mapping

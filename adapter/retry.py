@@ -16,7 +16,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from connectors.errors import ApiError
+from adapter.errors import ApiError
 
 logger = logging.getLogger(__name__)
 
