@@ -207,7 +207,7 @@ bp = Blueprint("metrics", __name__)
 @bp.get("/metrics")
 def metrics() -> Response:
     # No authentication: counts and fixed labels only, nothing personal or secret. Keep the
-    # path off the public internet at the proxy (see the README, "Observability").
+    # path off the public internet at the proxy (see docs/operations.md, "Observability").
     store = current_app.extensions["entitlements"].store
     encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
     return Response(encoder(registry_for(store)), content_type=content_type)

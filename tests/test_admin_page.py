@@ -35,7 +35,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-# The README's screenshot: written only when asked for (a test run leaves the tree as it was).
+# The screenshot in docs/api.md: written only when asked for (a test run leaves the tree as it was).
 SCREENSHOT = os.environ.get("ENTITLEMENTS_SCREENSHOT")
 WHAT_IF = {"plan": "basic", "purchased": "2026-03-15", "created": "2026-11-27T17:30", "used": "4"}
 

@@ -77,7 +77,9 @@ def test_the_constraints_pin_every_dependency_and_test_dependency() -> None:
     assert "helpdesk-entitlements" not in pinned()  # the project itself is never pinned
 
 
-@pytest.mark.parametrize("path", [".ci/run", "docker/Dockerfile", "README.md"])
+@pytest.mark.parametrize(
+    "path", [".ci/run", "docker/Dockerfile", "README.md", "docs/operations.md"]
+)
 def test_the_installs_use_the_constraints(path: str) -> None:
     text = (ROOT / path).read_text(encoding="utf-8")
     installs = [shlex.split(i) for i in re.findall(r"pip install [^\n`&]*", text)]

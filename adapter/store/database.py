@@ -75,7 +75,7 @@ def _configure_sqlite(engine: Engine) -> None:
 def erase_wal(engine: Engine) -> None:
     """SQLite: copy the -wal file into the database and truncate it, so that page versions
     from before a purge are gone from disk. PostgreSQL keeps old row versions until VACUUM
-    (see the README); nothing to do here."""
+    (see docs/operations.md, "Personal data"); nothing to do here."""
     if engine.dialect.name != "sqlite":
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
