@@ -57,7 +57,7 @@ def _setup_database() -> Path | None:
     return next((path for path in SETUP_DATABASE if path.is_file()), None)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -125,7 +125,7 @@ def pristine_database() -> Path:
     home = Path(tempfile.mkdtemp(prefix="rt-pristine-"))
     atexit.register(shutil.rmtree, home, True)
     database = home / "rt.db"
-    env = _write_config(home, _free_port(), database)
+    env = _write_config(home, free_port(), database)
     password_file = home / "root-password"
     password_file.write_text(ROOT_PASSWORD)
     result = subprocess.run(
@@ -150,7 +150,7 @@ class RTServer:
 
     def __init__(self, home: Path | None = None, port: int | None = None, extra_config: str = ""):
         self.home = home or Path(tempfile.mkdtemp(prefix="rt-test-"))
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.database = self.home / "var/rt.db"
         self.log_path = self.home / "rt-server.log"
         self.user = ROOT_USER
