@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from adapter.billing import BillableLine, month_lines, month_window
+from adapter.cli_context import Context, or_exit
 from adapter.csv_cells import neutralise
 from adapter.limits import EARLIEST, LATEST, date_problem
 from adapter.oncall import Booking, base_fee_lines, validate_booking
@@ -62,7 +63,7 @@ def on_call() -> None:
 )
 @click.pass_obj
 def book(
-    ctx: Any,
+    ctx: Context,
     customer: str,
     days: tuple[date, ...],
     start: time,
@@ -89,7 +90,7 @@ def book(
 @click.option("--customer", metavar="NUMBER", help="Only this customer's bookings.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.pass_obj
-def list_bookings(ctx: Any, customer: str | None, fmt: str) -> None:
+def list_bookings(ctx: Context, customer: str | None, fmt: str) -> None:
     """The stored bookings."""
     with ctx.store.session() as session:
         bookings = ctx.store.bookings(session, customer)
@@ -115,11 +116,10 @@ def _jsonable(b: Booking) -> dict[str, Any]:
     }
 
 
-def _prices(ctx: Any) -> Any:
-    from adapter.cli import _or_exit
+def _prices(ctx: Context) -> Any:
     from mappings.prices import load_prices
 
-    return _or_exit(lambda: load_prices(ctx.settings.mapping("prices.yaml")))
+    return or_exit(lambda: load_prices(ctx.settings.mapping("prices.yaml")))
 
 
 def _month(_: Any, param: click.Parameter, value: str) -> tuple[int, int]:
@@ -143,7 +143,7 @@ def billing() -> None:
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
 @click.option("--push", is_flag=True, help="POST the lines not pushed yet to the ERP instead.")
 @click.pass_obj
-def export(ctx: Any, month: tuple[int, int], fmt: str, push: bool) -> None:
+def export(ctx: Context, month: tuple[int, int], fmt: str, push: bool) -> None:
     """The month's billable lines, computed from the stored work items and the current prices.
 
     Line ids depend on the work only, so exporting a month again names the same lines, and
@@ -179,13 +179,12 @@ def lines_csv(rows: list[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
-def _push(ctx: Any, rows: list[dict[str, Any]]) -> None:
-    from adapter.cli import _or_exit
+def _push(ctx: Context, rows: list[dict[str, Any]]) -> None:
     from connectors.erp.billing import BillingClient, PushFailed, push_lines
     from connectors.erp.client import ErpNotConfigured
     from mappings.erp import load_erp_mapping_for
 
-    billing = _or_exit(lambda: load_erp_mapping_for(ctx.settings)).billing
+    billing = or_exit(lambda: load_erp_mapping_for(ctx.settings)).billing
     try:
         with BillingClient.from_settings(ctx.settings, billing) as client:
             report = push_lines(

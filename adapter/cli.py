@@ -12,61 +12,13 @@ from typing import Any, TypeVar
 
 import click
 
+from adapter.cli_context import Context, or_exit, pass_context
 from adapter.errors import ApiError
 from adapter.explain import WhatIf, WhatIfError, render_text, what_if
 from adapter.limits import date_problem
-from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS, Policy
-from adapter.settings import Settings
+from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS
 from mappings.settings import load_settings
 from mappings.yamlfile import FileErrors
-
-
-class Context:
-    """Settings, policy and store, loaded on first use so that `--help` needs none of them."""
-
-    def __init__(self) -> None:
-        self._settings: Settings | None = None
-        self._policy: Policy | None = None
-        self._store: Any = None
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            self._settings = _or_exit(load_settings)
-        return self._settings
-
-    @property
-    def policy(self) -> Policy:
-        if self._policy is None:
-            from mappings.plans import load_policy
-
-            self._policy = _or_exit(lambda: load_policy(self.settings.mapping("plans.yaml")))
-        return self._policy
-
-    @property
-    def store(self) -> Any:
-        """The store of a migrated database; exits with advice if it is not migrated."""
-        if self._store is None:
-            from adapter.store import Store, is_migrated, make_engine
-
-            engine = make_engine(self.settings.database_url)
-            click.get_current_context().call_on_close(engine.dispose)
-            if not is_migrated(engine):
-                raise click.ClickException(
-                    "the database is not migrated: run `entitlements db upgrade` first"
-                )
-            self._store = Store(engine)
-        return self._store
-
-
-def _or_exit(load: Any) -> Any:
-    try:
-        return load()
-    except FileErrors as e:
-        raise click.ClickException(f"configuration errors:\n{e}") from e
-
-
-pass_context = click.make_pass_decorator(Context, ensure=True)
 
 
 @click.group()
@@ -282,7 +234,7 @@ def _services(ctx: Context) -> Any:
     from adapter.services import build_services
 
     ctx.store  # noqa: B018 - refuses an unmigrated database with advice
-    return _or_exit(lambda: build_services(ctx.settings, store=ctx.store))
+    return or_exit(lambda: build_services(ctx.settings, store=ctx.store))
 
 
 def _configure_logging(ctx: Context) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from adapter.cli_context import Context
 from adapter.errors import ApiError
 from connectors.erp.client import ErpClient, ErpNotConfigured
 from connectors.erp.sync import SyncReport, sync_erp
@@ -23,8 +24,6 @@ def pull(services: Any, now: datetime) -> SyncReport:
 @click.command("sync-erp")
 def sync_erp_command() -> None:
     """Pull licences from the ERP, page by page, from where the last pull stopped."""
-    from adapter.cli import Context
-
     ctx = click.get_current_context().ensure_object(Context)
     from adapter.services import build_services
 
