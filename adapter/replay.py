@@ -31,6 +31,7 @@ from adapter.engine import TicketFacts
 from adapter.services import Services
 from adapter.store import jsonable
 from adapter.store.repository import StoredDecision
+from mappings.audit import load_decision_inputs
 
 ORIGINS = ("api", "cli")
 
@@ -94,8 +95,6 @@ class Replay:
     def select(self) -> list[Candidate]:
         """The tickets to decide again, in creation order. Tickets whose helpdesk is not
         configured here, or whose stored inputs cannot be read, are reported as skipped."""
-        from mappings.admin import load_decision_inputs  # it imports this module
-
         request, store = self.request, self.services.store
         candidates = []
         with store.session() as session:

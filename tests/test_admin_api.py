@@ -21,7 +21,7 @@ from adapter.services import build_services
 from adapter.settings import Settings
 from adapter.store.models import DecisionRow, LedgerEntryRow, OutboxRow
 from adapter.worker import Worker
-from mappings.admin import load_decision_inputs
+from mappings.audit import DecisionInputsSchema, load_decision_inputs
 from standins.rig import Rig
 from tests.admin_helpers import (
     ADMIN_TOKEN,
@@ -209,7 +209,7 @@ def test_a_tickets_decision_history_is_its_audit_trail(rig):
 def test_stored_inputs_load_and_dump_back_unchanged(rig):
     """The schema describes the audit trail exactly: what the worker stores, it reads."""
     november(rig)
-    schema = mappings.admin.DecisionInputsSchema()
+    schema = DecisionInputsSchema()
     with rig.store.session() as session:
         stored = session.scalars(select(DecisionRow.inputs)).all()
     assert stored

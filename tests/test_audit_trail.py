@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from adapter.settings import Settings
 from adapter.store.models import DecisionRow
-from mappings.admin import load_decision_inputs
+from mappings.audit import load_decision_inputs
 from standins.rig import Rig
 from tests.admin_helpers import ADMIN_TOKEN, BEARER, assert_documented, licence, rig_ticket
 

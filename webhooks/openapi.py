@@ -22,7 +22,7 @@ from flask import Blueprint, current_app
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, fields, validate
 
-from mappings import admin
+from mappings import admin, audit
 from mappings.bounds import InDateRange
 from mappings.licences import LicenceSchema
 from webhooks import erp
@@ -493,7 +493,7 @@ class Converter(OpenAPIConverter):
         fields.Date: ("string", "date"),
         fields.List: ("array", None),  # items from list2properties
         fields.Nested: (None, None),  # a $ref from nested2properties
-        admin.TicketId: (["integer", "string"], None),
+        audit.TicketId: (["integer", "string"], None),
     }
     # apispec reads validators by duck typing and skips the rest silently. Exact classes: a
     # subclass may mean something else (ContainsOnly is a OneOf that apispec makes an enum).
