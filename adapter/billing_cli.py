@@ -15,6 +15,7 @@ from adapter.cli_context import Context, or_exit
 from adapter.csv_cells import neutralise
 from adapter.limits import EARLIEST, LATEST, date_problem
 from adapter.oncall import Booking, base_fee_lines, validate_booking
+from adapter.providers import ProviderError, enabled
 
 EXPORT_COLUMNS = (
     "line_id",
@@ -141,7 +142,7 @@ def billing() -> None:
 @billing.command("export")
 @click.option("--month", required=True, callback=_month, help="YYYY-MM, calendar time zone.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
-@click.option("--push", is_flag=True, help="POST the lines not pushed yet to the ERP instead.")
+@click.option("--push", is_flag=True, help="Push the lines not pushed yet to the ERP instead.")
 @click.pass_obj
 def export(ctx: Context, month: tuple[int, int], fmt: str, push: bool) -> None:
     """The month's billable lines, computed from the stored work items and the current prices.
@@ -180,19 +181,15 @@ def lines_csv(rows: list[dict[str, Any]]) -> str:
 
 
 def _push(ctx: Context, rows: list[dict[str, Any]]) -> None:
-    from connectors.erp.billing import BillingClient, PushFailed, push_lines
-    from connectors.erp.client import ErpNotConfigured
-    from mappings.erp import load_erp_mapping_for
-
-    billing = or_exit(lambda: load_erp_mapping_for(ctx.settings)).billing
+    pushes = {p.key: p.billing_push for p in enabled(ctx.settings) if p.billing_push}
+    if len(pushes) != 1:
+        which = ", ".join(pushes) or "none"
+        raise click.ClickException(f"one enabled provider must take billing lines, not: {which}")
+    (push,) = pushes.values()
     try:
-        with BillingClient.from_settings(ctx.settings, billing) as client:
-            report = push_lines(
-                ctx.store, client, rows, billing.batch_size, lambda: datetime.now(UTC)
-            )
-    except (ErpNotConfigured, PushFailed) as e:
+        click.echo(or_exit(lambda: push(ctx.settings, ctx.store, rows)))
+    except ProviderError as e:
         raise click.ClickException(str(e)) from e
-    click.echo(f"pushed {report.pushed} line(s), {report.already} already pushed")
 
 
 def _row(line: BillableLine, tz: Any) -> dict[str, Any]:

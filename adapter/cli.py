@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import signal
 import sys
@@ -17,11 +18,44 @@ from adapter.errors import ApiError
 from adapter.explain import WhatIf, WhatIfError, render_text, what_if
 from adapter.limits import date_problem
 from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS
+from adapter.providers import ProviderError, enabled, helpdesk_keys, installed
 from mappings.settings import load_settings
 from mappings.yamlfile import FileErrors
 
 
-@click.group()
+class Main(click.Group):
+    """The core's commands and those of every installed provider (also of a disabled one:
+    setting a provider up comes before enabling it). Providers are loaded on first use, so
+    importing this module loads none."""
+
+    @functools.cached_property
+    def provider_commands(self) -> dict[str, click.Command]:
+        found: dict[str, click.Command] = {}
+        owner: dict[str, str] = {}
+        try:
+            providers = installed()
+        except ProviderError as e:
+            raise click.ClickException(str(e)) from e
+        for provider in providers.values():
+            for command in provider.commands():
+                name = command.name or ""
+                if name in self.commands or name in found:
+                    other = f"provider {owner[name]}'s" if name in owner else "the core's"
+                    raise click.ClickException(
+                        f"provider {provider.key}'s command {name} clashes with {other}"
+                    )
+                found[name] = command
+                owner[name] = provider.key
+        return found
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.provider_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or self.provider_commands.get(cmd_name)
+
+
+@click.group(cls=Main)
 @click.version_option(package_name="helpdesk-entitlements")
 @click.pass_context
 def main(ctx: click.Context) -> None:
@@ -33,7 +67,6 @@ def main(ctx: click.Context) -> None:
 @pass_context
 def check(ctx: Context) -> None:
     """Validate the settings and every mapping file; errors name file, line and field."""
-    from connectors.zammad.setup import installed_warnings
     from mappings.check import check_all
 
     problems = 0
@@ -50,9 +83,10 @@ def check(ctx: Context) -> None:
                 click.echo(f"error: {error}", err=True)
         else:
             click.echo(f"ok: {name}")
-    # With a Zammad configured: what is installed there, e.g. a default that flags everyone.
-    for warning in installed_warnings(settings):
-        click.echo(f"warning: {warning}", err=True)
+    # E.g. what is installed in a configured helpdesk: a default that flags everyone.
+    for provider in enabled(settings):
+        for warning in provider.warnings(settings):
+            click.echo(f"warning: {warning}", err=True)
     if problems:
         raise click.ClickException(f"{problems} error(s)")
 
@@ -200,7 +234,7 @@ def import_licences(ctx: Context, file: Path) -> None:
     from adapter.licences import import_licences as run
 
     try:
-        report = run(ctx.store, ctx.policy, file)
+        report = run(ctx.store, ctx.policy, file, helpdesk_keys(ctx.settings))
     except FileErrors as e:
         for error in e.errors:
             click.echo(f"error: {error}", err=True)
@@ -347,16 +381,6 @@ def dead_letters_retry(ctx: Context, key: str) -> None:
     click.echo(f"{key} is queued again")
 
 
-def _add_connector_commands() -> None:
-    from connectors import commands
-
-    for command in commands():
-        main.add_command(command)
-
-
-_add_connector_commands()
-
-
 def _add_billing_commands() -> None:
     from adapter.billing_cli import COMMANDS
 
@@ -374,14 +398,21 @@ _add_billing_commands()
     metavar="DATETIME",
     help="Changed since (ISO 8601 with offset); default: where the last run stopped.",
 )
+@click.option("--helpdesk", "only", metavar="KEY", help="Only this helpdesk (default: every one).")
 @pass_context
-def reconcile(ctx: Context, since: datetime | None) -> None:
+def reconcile(ctx: Context, since: datetime | None, only: str | None) -> None:
     """Catch up on tickets changed in the helpdesk while the adapter was not listening."""
     from adapter.worker import Worker
 
     services = _services(ctx)
+    helpdesks = list(services.helpdesks.values())
+    if only is not None:
+        if only not in services.helpdesks:
+            known = ", ".join(services.helpdesks) or "none"
+            raise click.BadParameter(f"not an enabled helpdesk ({known})", param_hint="--helpdesk")
+        helpdesks = [services.helpdesks[only]]
     now = datetime.now(UTC)
-    for helpdesk in services.helpdesks.values():
+    for helpdesk in helpdesks:
         try:
             new = helpdesk.reconcile(services.store, now, since)
         except ApiError as e:

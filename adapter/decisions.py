@@ -21,8 +21,8 @@ from adapter.contracts import Contract
 from adapter.engine import Decision, TicketFacts, decide, ledger_keys, substance
 from adapter.oncall import covers
 from adapter.policy import Policy
+from adapter.providers import Helpdesk
 from adapter.quota import LedgerView
-from adapter.services import Helpdesk
 from adapter.store import Store, jsonable
 
 

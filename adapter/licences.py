@@ -10,7 +10,6 @@ from typing import Any
 
 from adapter.contracts import Licence, contract_from_licence
 from adapter.policy import Policy
-from connectors import HELPDESKS
 
 CUSTOMER_CHANGED = "customer_changed"  # an inbox payload: re-decide this customer's tickets
 
@@ -32,11 +31,14 @@ def store_licences(
     licences: Sequence[Licence],
     source: str,
     now: datetime,
+    *,
+    helpdesks: Iterable[str],
 ) -> Any:
     """Upsert licences with their contracts in the caller's transaction; returns the report.
 
     For every customer whose contracts changed, the same transaction queues a re-decision in
-    each helpdesk: its organisation's fields and open tickets are brought up to date.
+    each of `helpdesks` (the enabled ones): the customer's records and open tickets there are
+    brought up to date.
     """
     items = [(lic, contract_from_licence(lic, policy.plan(lic.plan))) for lic in newest(licences)]
     report = store.upsert_licences(session, items, source=source, now=now)
@@ -49,16 +51,17 @@ def store_licences(
             "payload": json.dumps({CUSTOMER_CHANGED: customer}),
         }
         for customer in sorted(report.customers)
-        for helpdesk in HELPDESKS
+        for helpdesk in helpdesks
     ]
     store.accept_inbox_many(session, rechecks, now)
     return report
 
 
-def import_licences(store: Any, policy: Policy, path: Path) -> Any:
+def import_licences(store: Any, policy: Policy, path: Path, helpdesks: Iterable[str]) -> Any:
     """A CSV or JSON file, all or nothing: raises FileErrors before anything is written."""
     from mappings.licences import read_licence_file
 
     licences = read_licence_file(path, policy.plans)
     with store.session() as session:
-        return store_licences(store, session, policy, licences, "import", datetime.now(UTC))
+        now = datetime.now(UTC)
+        return store_licences(store, session, policy, licences, "import", now, helpdesks=helpdesks)

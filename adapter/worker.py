@@ -21,10 +21,10 @@ from adapter.decisions import decide_ticket, record
 from adapter.engine import standing
 from adapter.errors import ApiError
 from adapter.licences import CUSTOMER_CHANGED
+from adapter.providers import enabled
 from adapter.retry import backoff
 from adapter.services import Services
 from adapter.store.queue import Claimed, LeaseLost
-from connectors import periodic
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -65,7 +65,12 @@ class Worker:
                             lambda s, now, h=helpdesk: h.reconcile(s.store, now),
                         )
                     )
-            self.jobs += [(n, timedelta(seconds=i), run) for n, i, run in periodic(settings)]
+            self.jobs += [
+                (job.name, timedelta(seconds=job.every), job.run)
+                for provider in enabled(settings)
+                for job in provider.jobs(settings)
+                if job.every
+            ]
             # Needs nothing outside the database, so it runs wherever a worker runs.
             self.jobs.append(("store.purge", PURGE_INTERVAL, purge))
         self._last_run: dict[str, datetime] = {}
@@ -119,8 +124,8 @@ class Worker:
                 logger.exception("worker.lease-renewal-failed")
 
     def _jobs_when_due(self) -> None:
-        """Reconcile each helpdesk and run the connectors' periodic jobs (the ERP pull) when
-        their interval has passed. A failure waits for the next interval."""
+        """Reconcile each helpdesk and run the providers' jobs (the ERP pull) when their
+        interval has passed. A failure waits for the next interval."""
         now = self.clock()
         for name, every, run in self.jobs:
             last = self._last_run.get(name)

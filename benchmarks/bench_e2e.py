@@ -120,7 +120,13 @@ def main() -> None:
         with services.store.session() as session:
             licences = [Licence(f"LIC-{n}", f"C-{n}", "pro", date(2026, 1, 1)) for n in range(ORGS)]
             store_licences(
-                services.store, session, services.policy, licences, "import", datetime.now(UTC)
+                services.store,
+                session,
+                services.policy,
+                licences,
+                "import",
+                datetime.now(UTC),
+                helpdesks=services.helpdesks,
             )
         Worker(services, periodic_jobs=False).drain()  # the organisations' fields
         contracts_loaded.set()

@@ -82,7 +82,7 @@ def bench_sync(args: argparse.Namespace, directory: Path, traced: bool) -> None:
         if traced:
             tracemalloc.start()
         started = time.perf_counter()
-        report = sync_erp(store, policy, client, mapping, datetime.now(UTC))
+        report = sync_erp(store, policy, client, mapping, datetime.now(UTC), helpdesks=("zammad",))
         elapsed = time.perf_counter() - started
         traced_peak = tracemalloc.get_traced_memory()[1] / 2**20 if traced else None
         if traced:

@@ -164,7 +164,13 @@ def _customers(rig: Rig) -> dict[str, int]:
         )
     with rig.store.session() as session:
         store_licences(
-            rig.store, session, rig.services.policy, LICENCES, "import", datetime.now(UTC)
+            rig.store,
+            session,
+            rig.services.policy,
+            LICENCES,
+            "import",
+            datetime.now(UTC),
+            helpdesks=rig.services.helpdesks,
         )
     return users
 

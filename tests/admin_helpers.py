@@ -26,7 +26,9 @@ def licence(store: Store, policy: Any, number: str, plan: str, name: str | None 
     """A contract for customer `number` (licence LIC-<number>, bought 10 Jan 2026)."""
     with store.session() as session:
         sold = Licence(f"LIC-{number}", number, plan, date(2026, 1, 10), customer_name=name)
-        store_licences(store, session, policy, [sold], "import", datetime.now(UTC))
+        store_licences(
+            store, session, policy, [sold], "import", datetime.now(UTC), helpdesks=("zammad",)
+        )
 
 
 def count_tickets(store: Store, policy: Any, contract: str, at: datetime, n: int) -> None:

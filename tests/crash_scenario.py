@@ -35,7 +35,9 @@ def customer(zammad: ZammadStandin, store: Store, number: str, plan: str = "basi
     user = zammad.add_user("Pat", number, f"pat@{number.lower()}.example", organization_id=org)
     with store.session() as session:
         licence = Licence(f"LIC-{number}", number, plan, date(2026, 1, 10))
-        store_licences(store, session, POLICY, [licence], "import", datetime.now(UTC))
+        store_licences(
+            store, session, POLICY, [licence], "import", datetime.now(UTC), helpdesks=("zammad",)
+        )
     return user
 
 

@@ -35,6 +35,7 @@ from standins.erp import ErpStandin, generated_item
 BASE = "http://127.0.0.1:8069"
 PULL = f"{BASE}/api/licences"
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
+HELPDESKS = ("zammad",)  # where a pull queues the re-decisions of changed customers
 
 
 @pytest.fixture(scope="module")
@@ -499,7 +500,9 @@ def test_a_first_sync_stores_every_licence_once_with_its_contract(
     store, policy, mapping, standin, slept
 ):
     erp = standin(250)
-    report = sync_erp(store, policy, client_for(erp, mapping, slept), mapping, NOW)
+    report = sync_erp(
+        store, policy, client_for(erp, mapping, slept), mapping, NOW, helpdesks=HELPDESKS
+    )
     assert (report.pages, report.created, report.invalid, report.complete) == (4, 250, 0, True)
     assert licence_count(store) == 250
     assert len(report.changed_customers) == 84 and report.changed_customers[0] == "C-00001"
@@ -522,14 +525,14 @@ def test_a_first_sync_stores_every_licence_once_with_its_contract(
 def test_the_next_sync_reads_only_what_changed_since(store, policy, mapping, standin, slept):
     erp = standin(150)
     client = client_for(erp, mapping, slept)
-    sync_erp(store, policy, client, mapping, NOW)
+    sync_erp(store, policy, client, mapping, NOW, helpdesks=HELPDESKS)
     erp.clear_requests()
-    again = sync_erp(store, policy, client, mapping, NOW)
+    again = sync_erp(store, policy, client, mapping, NOW, helpdesks=HELPDESKS)
     # The newest licence is read again (the filter is inclusive); it changes nothing.
     assert (again.created, again.updated, again.unchanged) == (0, 0, 1)
     assert again.changed_customers == []
     erp.update("LIC-000004", state="TERMINATED", cancellation_date="2026-03-31")
-    third = sync_erp(store, policy, client, mapping, NOW)
+    third = sync_erp(store, policy, client, mapping, NOW, helpdesks=HELPDESKS)
     assert (third.updated, third.unchanged, third.changed_customers) == (1, 1, ["C-00002"])
     with store.session() as session:
         (contract,) = [c for c in store.contracts_for(session, "C-00002") if c.id == "LIC-000004"]
@@ -540,7 +543,7 @@ def test_cancellations_and_terminations_from_the_erp_end_contracts(
     store, policy, mapping, standin, slept
 ):
     erp = standin(100)  # licence 41 has notice given, 97 is terminated (see generated_item)
-    sync_erp(store, policy, client_for(erp, mapping, slept), mapping, NOW)
+    sync_erp(store, policy, client_for(erp, mapping, slept), mapping, NOW, helpdesks=HELPDESKS)
     with store.session() as session:
         cancelled = store.licence(session, "LIC-000041")
         terminated = store.licence(session, "LIC-000097")
@@ -555,11 +558,11 @@ def test_a_repeat_changes_nothing_and_an_older_revision_is_ignored(
 ):
     erp = standin(3)
     client = client_for(erp, mapping, slept)
-    sync_erp(store, policy, client, mapping, NOW)
+    sync_erp(store, policy, client, mapping, NOW, helpdesks=HELPDESKS)
     erp.update("LIC-000001", version=3, customer={"number": "C-00001", "name": "Neu GmbH"})
-    assert sync_erp(store, policy, client, mapping, NOW).updated == 1
+    assert sync_erp(store, policy, client, mapping, NOW, helpdesks=HELPDESKS).updated == 1
     erp.update("LIC-000001", version=2, customer={"number": "C-00001", "name": "Alt GmbH"})
-    stale = sync_erp(store, policy, client, mapping, NOW)
+    stale = sync_erp(store, policy, client, mapping, NOW, helpdesks=HELPDESKS)
     assert (stale.stale, stale.updated, stale.changed_customers) == (1, 0, [])
     with store.session() as session:
         licence = store.licence(session, "LIC-000001")
@@ -569,9 +572,9 @@ def test_a_repeat_changes_nothing_and_an_older_revision_is_ignored(
 def test_a_licence_moved_to_another_customer_reports_both(store, policy, mapping, standin, slept):
     erp = standin(3)
     client = client_for(erp, mapping, slept)
-    sync_erp(store, policy, client, mapping, NOW)
+    sync_erp(store, policy, client, mapping, NOW, helpdesks=HELPDESKS)
     erp.update("LIC-000002", customer={"number": "C-00777", "name": "Käufer AG"})
-    report = sync_erp(store, policy, client, mapping, NOW)
+    report = sync_erp(store, policy, client, mapping, NOW, helpdesks=HELPDESKS)
     assert report.changed_customers == ["C-00001", "C-00777"]
 
 
@@ -583,7 +586,9 @@ def test_invalid_items_are_reported_and_counted_and_the_rest_is_stored(
     erp.update("LIC-000003", order_date="15.03.2026")
     erp.update("LIC-000004", article={"sku": "UNKNOWN-SKU"})
     erp.put({"id": "BROKEN", "customer": None})
-    report = sync_erp(store, policy, client_for(erp, mapping, slept), mapping, NOW)
+    report = sync_erp(
+        store, policy, client_for(erp, mapping, slept), mapping, NOW, helpdesks=HELPDESKS
+    )
     assert (report.invalid, report.created, licence_count(store)) == (4, 7, 7)
     found = {(p.licence_id, p.field) for p in report.problems}
     assert {
@@ -613,9 +618,9 @@ def test_a_sync_killed_half_way_resumes_with_no_gap_and_no_page_twice(
             raise Killed
 
     with pytest.raises(Killed):
-        sync_erp(store, policy, client, pull, NOW, on_page=kill_after_page_3)
+        sync_erp(store, policy, client, pull, NOW, on_page=kill_after_page_3, helpdesks=HELPDESKS)
     assert licence_count(store) == 300
-    resumed = sync_erp(store, policy, client, pull, NOW)
+    resumed = sync_erp(store, policy, client, pull, NOW, helpdesks=HELPDESKS)
     assert (resumed.created, resumed.unchanged, resumed.complete) == (700, 0, True)
     assert licence_count(store) == 1_000
     key = "page" if style == "page" else "cursor"
@@ -635,9 +640,17 @@ def test_a_page_that_fails_after_its_retries_is_fetched_again_on_the_next_run(
             erp.inject_fault(500, times=2)  # both attempts at page 3
 
     with pytest.raises(errors.ApiServerError):
-        sync_erp(store, policy, client, pull, NOW, on_page=fail_the_next_page_after_page_2)
+        sync_erp(
+            store,
+            policy,
+            client,
+            pull,
+            NOW,
+            on_page=fail_the_next_page_after_page_2,
+            helpdesks=HELPDESKS,
+        )
     assert licence_count(store) == 20 and checkpoint(store)["page"] == 3
-    report = sync_erp(store, policy, client, pull, NOW)
+    report = sync_erp(store, policy, client, pull, NOW, helpdesks=HELPDESKS)
     assert (report.created, report.unchanged) == (30, 0)
     pages = [r.params["page"] for r in erp.requests if r.status == 200]
     assert pages == ["1", "2", "3", "4", "5", "6"]
@@ -659,7 +672,7 @@ def test_a_page_and_its_checkpoint_commit_together(
 
     monkeypatch.setattr(store, "set_checkpoint", broken_on_page_2)
     with pytest.raises(RuntimeError):
-        sync_erp(store, policy, client_for(erp, pull, slept), pull, NOW)
+        sync_erp(store, policy, client_for(erp, pull, slept), pull, NOW, helpdesks=HELPDESKS)
     assert licence_count(store) == 10 and checkpoint(store)["page"] == 2
 
 
@@ -675,10 +688,16 @@ def test_a_resumed_run_keeps_the_page_size_it_started_with(store, policy, mappin
 
     with pytest.raises(Stopped):
         sync_erp(
-            store, policy, client_for(erp, small, slept), small, NOW, on_page=stop_after_page_1
+            store,
+            policy,
+            client_for(erp, small, slept),
+            small,
+            NOW,
+            on_page=stop_after_page_1,
+            helpdesks=HELPDESKS,
         )
     large = with_paging(mapping, page_size=25)  # erp.yaml edited before the resume
-    report = sync_erp(store, policy, client_for(erp, large, slept), large, NOW)
+    report = sync_erp(store, policy, client_for(erp, large, slept), large, NOW, helpdesks=HELPDESKS)
     assert (report.created, report.unchanged) == (30, 0)
     assert [r.params["per_page"] for r in erp.requests] == ["10"] * 5
     assert checkpoint(store)["page_size"] == 25
@@ -692,7 +711,7 @@ def test_a_paging_style_switch_restarts_the_run_from_its_filter_time(
         position = {"style": "page", "updated_since": None, "page": 7, "page_size": 10}
         store.set_checkpoint(session, CHECKPOINT, position, NOW)
     pull = cursor_mapping(mapping)
-    report = sync_erp(store, policy, client_for(erp, pull, slept), pull, NOW)
+    report = sync_erp(store, policy, client_for(erp, pull, slept), pull, NOW, helpdesks=HELPDESKS)
     assert report.created == 5 and checkpoint(store)["style"] == "cursor"
 
 
@@ -707,6 +726,7 @@ def test_on_page_gets_each_pages_changed_customers(store, policy, mapping, stand
         pull,
         NOW,
         on_page=lambda r: seen.append((r.page.number, sorted(r.changed_customers))),
+        helpdesks=HELPDESKS,
     )
     assert seen == [(1, ["C-00001"]), (2, ["C-00002"]), (3, [])]
 
@@ -714,7 +734,9 @@ def test_on_page_gets_each_pages_changed_customers(store, policy, mapping, stand
 def test_sync_report_lists_problems_as_text(store, policy, mapping, standin, slept):
     erp = standin(0)
     erp.put({"id": "X-1", "customer": {"number": "C-1"}, "article": {"sku": "SP-COM"}})
-    report = sync_erp(store, policy, client_for(erp, mapping, slept), mapping, NOW)
+    report = sync_erp(
+        store, policy, client_for(erp, mapping, slept), mapping, NOW, helpdesks=HELPDESKS
+    )
     assert [str(p) for p in report.problems] == [
         "X-1: purchased_on: Missing data for required field."
     ]

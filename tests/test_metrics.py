@@ -156,7 +156,14 @@ def test_erp_pulls_count_licences_by_outcome_and_invalid_items(store):
         erp.update("LIC-000002", order_date="15.03.2026")  # invalid: skipped and counted
         delta = Delta(*(licences(o, "pull") for o in ("created", "invalid", "unchanged")))
         with ErpClient(erp.url, erp.token, mapping, sleep=lambda _: None) as erp_client:
-            report = sync_erp(store, services.policy, erp_client, mapping, datetime.now(UTC))
+            report = sync_erp(
+                store,
+                services.policy,
+                erp_client,
+                mapping,
+                datetime.now(UTC),
+                helpdesks=services.helpdesks,
+            )
     finally:
         erp.stop()
     assert (report.created, report.invalid) == (4, 1)
@@ -168,7 +175,15 @@ def test_the_worker_counts_decisions_by_plan_flags_retries_and_dead_letters(
 ):
     with store.session() as session:
         licence = Licence("LIC-B", "C-100", "basic", date(2026, 3, 15))
-        store_licences(store, session, services.policy, [licence], "import", datetime.now(UTC))
+        store_licences(
+            store,
+            session,
+            services.policy,
+            [licence],
+            "import",
+            datetime.now(UTC),
+            helpdesks=services.helpdesks,
+        )
     decisions = "entitlements_decisions_total"
     delta = Delta(
         (decisions, {"helpdesk": "zammad", "plan": "basic", "billable": "false"}),

@@ -32,7 +32,13 @@ def customer(rig, number, plan, purchased="2026-01-10", **org):
     with rig.store.session() as session:
         licence = Licence(f"LIC-{number}", number, plan, date.fromisoformat(purchased))
         store_licences(
-            rig.store, session, rig.services.policy, [licence], "import", datetime.now(UTC)
+            rig.store,
+            session,
+            rig.services.policy,
+            [licence],
+            "import",
+            datetime.now(UTC),
+            helpdesks=rig.services.helpdesks,
         )
     return user_id
 
@@ -161,7 +167,13 @@ def test_a_customer_who_existed_before_setup_is_not_flagged_untrained(database_u
         with rig.store.session() as session:
             licence = Licence("LIC-C-600", "C-600", "basic", date(2026, 1, 10))
             store_licences(
-                rig.store, session, rig.services.policy, [licence], "import", datetime.now(UTC)
+                rig.store,
+                session,
+                rig.services.policy,
+                [licence],
+                "import",
+                datetime.now(UTC),
+                helpdesks=rig.services.helpdesks,
             )
         ticket_id = ticket(rig, user, 5)
         rig.settle()

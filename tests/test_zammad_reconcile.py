@@ -52,7 +52,15 @@ def customer(rig: Rig, number: str, plan: str) -> int:
     user = rig.zammad.add_user("Pat", number, f"pat@{number.lower()}.example", organization_id=org)
     with rig.store.session() as session:
         licence = Licence(f"LIC-{number}", number, plan, date(2026, 1, 10))
-        store_licences(rig.store, session, rig.services.policy, [licence], "import", now())
+        store_licences(
+            rig.store,
+            session,
+            rig.services.policy,
+            [licence],
+            "import",
+            now(),
+            helpdesks=rig.services.helpdesks,
+        )
     rig.settle()  # the customer re-check the licence sets off
     return user
 

@@ -86,7 +86,13 @@ def receive() -> ResponseReturnValue:
     with services.store.session() as session:
         # The store also queues the re-decisions of changed customers in this transaction.
         report = store_licences(
-            services.store, session, services.policy, licences, "push", datetime.now(UTC)
+            services.store,
+            session,
+            services.policy,
+            licences,
+            "push",
+            datetime.now(UTC),
+            helpdesks=services.helpdesks,
         )
     changed = sorted(report.customers)
     metrics.count_licences(

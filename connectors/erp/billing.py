@@ -10,15 +10,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
 
 from adapter import errors
+from adapter.providers import ProviderError
 from adapter.retry import retrying
+from adapter.settings import Settings
+from adapter.store import Store
 from connectors.erp.client import TIMEOUT, ErpNotConfigured
-from mappings.erp import ErpBilling
+from mappings.erp import ErpBilling, load_erp_mapping_for
 
 
 def pause(seconds: float) -> None:
@@ -122,3 +125,16 @@ def push_lines(
             store.mark_pushed(session, [line["line_id"] for line in batch], now())
         pushed += len(batch)
     return PushReport(pushed, len(lines) - len(todo))
+
+
+def push_billing_lines(settings: Settings, store: Store, lines: list[dict[str, Any]]) -> str:
+    """`entitlements billing export --push`: the lines to erp.yaml's billing endpoint; raises
+    ProviderError when the ERP is not configured or did not accept a batch, and FileErrors for a
+    broken erp.yaml."""
+    billing = load_erp_mapping_for(settings).billing
+    try:
+        with BillingClient.from_settings(settings, billing) as client:
+            report = push_lines(store, client, lines, billing.batch_size, lambda: datetime.now(UTC))
+    except (ErpNotConfigured, PushFailed) as e:
+        raise ProviderError(str(e)) from e
+    return f"pushed {report.pushed} line(s), {report.already} already pushed"

@@ -3,30 +3,30 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import click
 
 from adapter.cli_context import Context
 from adapter.errors import ApiError
+from adapter.services import Services, build_services
 from connectors.erp.client import ErpClient, ErpNotConfigured
 from connectors.erp.sync import SyncReport, sync_erp
 from mappings.erp import load_erp_mapping_for
 
 
-def pull(services: Any, now: datetime) -> SyncReport:
+def pull(services: Services, now: datetime) -> SyncReport:
     """One pull from where the last one stopped (raises ErpNotConfigured, ApiError)."""
     mapping = load_erp_mapping_for(services.settings)
     with ErpClient.from_settings(services.settings, mapping) as client:
-        return sync_erp(services.store, services.policy, client, mapping, now)
+        return sync_erp(
+            services.store, services.policy, client, mapping, now, helpdesks=services.helpdesks
+        )
 
 
 @click.command("sync-erp")
 def sync_erp_command() -> None:
     """Pull licences from the ERP, page by page, from where the last pull stopped."""
     ctx = click.get_current_context().ensure_object(Context)
-    from adapter.services import build_services
-
     services = build_services(ctx.settings, store=ctx.store)
     try:
         report = pull(services, datetime.now(UTC))

@@ -10,7 +10,7 @@ not retried (the ERP must change them, which gives them a new change time).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -84,12 +84,14 @@ def sync_erp(
     mapping: ErpMapping,
     now: datetime,
     *,
+    helpdesks: Iterable[str],
     on_page: Callable[[PageResult], None] | None = None,
 ) -> SyncReport:
     """Pull licences changed since the last run into contracts; returns what it did.
 
     The customers whose contracts changed are returned for the record: `store_licences`
-    queues their re-decisions in each page's own transaction, so a crash loses none. A run
+    queues their re-decisions in `helpdesks` in each page's own transaction, so a crash loses
+    none. A run
     that stops half-way returns no report; `on_page` sees each page once it is committed.
     """
     schema = LicenceSchema(policy.plans, mapping.products, strict=False)
@@ -101,7 +103,9 @@ def sync_erp(
         licences, invalid, problems = validate_items(page, mapping, schema)
         with store.session() as session:
             # The store also queues the re-decisions of changed customers in this transaction.
-            upsert = store_licences(store, session, policy, licences, "pull", now)
+            upsert = store_licences(
+                store, session, policy, licences, "pull", now, helpdesks=helpdesks
+            )
             store.set_checkpoint(session, CHECKPOINT, page.position_after, now)
         changed = set(upsert.customers)
         metrics.count_licences(

@@ -9,7 +9,7 @@ from typing import Any
 from adapter.engine import AccountedTime, Decision, TicketFacts
 from adapter.errors import ApiError
 from adapter.policy import Policy
-from adapter.services import Fence
+from adapter.providers import Fence
 from adapter.settings import Settings
 from connectors.rt import writeback
 from connectors.rt.client import RtClient

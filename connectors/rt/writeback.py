@@ -14,7 +14,7 @@ from typing import Any
 from adapter.engine import Decision, TicketFacts
 from adapter.explain import render_text
 from adapter.policy import Policy
-from adapter.services import Fence
+from adapter.providers import Fence
 from connectors.rt.client import RtClient, rt_time
 from mappings.rt import TICKET_FIELDS, RtMapping, custom_fields
 

@@ -10,7 +10,7 @@ from typing import Any
 from adapter.engine import Decision, TicketFacts
 from adapter.errors import ApiError, ApiNotFound, ApiUnauthorized
 from adapter.policy import Policy
-from adapter.services import Fence
+from adapter.providers import Fence
 from adapter.settings import Settings
 from connectors.zammad import writeback
 from connectors.zammad.client import ZammadClient, asset

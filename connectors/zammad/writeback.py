@@ -21,7 +21,7 @@ from adapter.billing import billable_time, work_of
 from adapter.engine import Decision, TicketFacts
 from adapter.explain import render_text
 from adapter.policy import Policy
-from adapter.services import Fence
+from adapter.providers import Fence
 from connectors.zammad.client import ZammadClient, asset, assets, same_value
 from mappings.zammad import ZammadMapping
 

@@ -1,0 +1,28 @@
+"""The ERP, as the core finds it (entry point `erp`): licences pulled on the worker's interval
+and by `entitlements sync-erp`, billing lines pushed by `entitlements billing export --push`.
+Its licence push comes in through `webhooks/erp.py`."""
+
+from __future__ import annotations
+
+from adapter.providers import Job, Provider
+from adapter.settings import Settings
+from connectors.erp.billing import push_billing_lines
+from connectors.erp.cli import pull, sync_erp_command
+from mappings.erp import load_erp_mapping
+
+
+def jobs(settings: Settings) -> list[Job]:
+    if not (settings.erp_url and settings.erp_token):
+        return []
+    return [Job("erp.sync", settings.erp_sync_interval, pull)]
+
+
+PROVIDER = Provider(
+    key="erp",
+    title="ERP",
+    mapping_file="erp.yaml",
+    load_mapping=load_erp_mapping,
+    commands=lambda: (sync_erp_command,),
+    jobs=jobs,
+    billing_push=push_billing_lines,
+)

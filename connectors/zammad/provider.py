@@ -1,0 +1,19 @@
+"""Zammad, as the core finds it (entry point `zammad`)."""
+
+from __future__ import annotations
+
+from adapter.providers import Provider
+from connectors.zammad.cli import demo, setup_zammad
+from connectors.zammad.helpdesk import ZammadHelpdesk
+from connectors.zammad.setup import installed_warnings
+from mappings.zammad import HELPDESK, load_mapping
+
+PROVIDER = Provider(
+    key=HELPDESK,
+    title="Zammad",
+    mapping_file="zammad.yaml",
+    load_mapping=load_mapping,
+    helpdesk=ZammadHelpdesk.from_settings,
+    commands=lambda: (setup_zammad, demo),
+    warnings=installed_warnings,
+)
