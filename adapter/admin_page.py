@@ -9,7 +9,7 @@ carry the token). Flask signs it with a key derived from ADMIN_TOKEN, so changin
 signs everyone out, and no other secret is needed. The cookie is HttpOnly, SameSite=Strict,
 limited to /admin and to 12 hours, and Secure over HTTPS; every form carries a per-session CSRF
 token as well. Signing out revokes the session in the database (`adapter.admin_sessions`), so
-a copy of the old cookie no longer works; wrong tokens are throttled (`webhooks.throttle`).
+a copy of the old cookie no longer works; wrong tokens are throttled (`adapter.web.throttle`).
 """
 
 from __future__ import annotations
@@ -46,10 +46,10 @@ from adapter.admin import organisations, retry_dead_letter
 from adapter.explain import WhatIfError, render_text, what_if
 from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS
 from adapter.services import Services
+from adapter.web import throttle
+from adapter.web.signatures import same_secret
 from mappings.admin import ExplainRequestSchema
 from mappings.yamlfile import flatten_messages
-from webhooks import throttle
-from webhooks.signatures import same_secret
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("admin_page", __name__, url_prefix="/admin", template_folder="templates")

@@ -7,8 +7,11 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from adapter import admin_page, health, metrics
+from adapter.providers import enabled
 from adapter.services import Services, build_services
 from adapter.settings import Settings
+from adapter.web import admin_api, errors, openapi, throttle
 from mappings.settings import load_settings
 
 
@@ -41,17 +44,15 @@ def create_app(
 
 
 def init_app(app: Flask, services: Services) -> None:
-    from adapter import health, metrics
-    from webhooks import blueprints, errors, throttle
-
     app.extensions["entitlements"] = services
     settings = services.settings
     app.extensions[throttle.EXTENSION] = throttle.FailureThrottle(
         settings.auth_failure_limit, settings.auth_failure_window
     )
     errors.init_app(app)
-    app.register_blueprint(health.bp)
-    app.register_blueprint(metrics.bp)
-    metrics.prime(list(services.helpdesks))
-    for bp in blueprints():
+    for bp in (health.bp, metrics.bp, admin_api.bp, openapi.bp, admin_page.bp):
         app.register_blueprint(bp)
+    for provider in enabled(settings):
+        if provider.blueprint is not None:
+            app.register_blueprint(provider.blueprint)
+    metrics.prime(list(services.helpdesks))

@@ -14,14 +14,18 @@ from datetime import date, datetime
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import click
+from flask import Blueprint, Flask
 
 from adapter.engine import Decision, TicketFacts
 from adapter.policy import Policy
 from adapter.settings import Settings
 from adapter.store import Store
+
+if TYPE_CHECKING:
+    from apispec import APISpec
 
 GROUP = "helpdesk_entitlements.providers"
 
@@ -82,6 +86,9 @@ class Provider:
     # raises mappings.yamlfile.FileErrors: `check` validates it.
     mapping_file: str | None = None
     load_mapping: Callable[[Path | None], object] | None = None
+    blueprint: Blueprint | None = None  # what it receives over HTTP (its module in webhooks/)
+    # Adds its paths, schemas and security schemes to the app's OpenAPI document.
+    openapi: Callable[[APISpec, Flask], None] | None = None
     helpdesk: Callable[[Settings, Policy], Helpdesk] | None = None
     commands: Callable[[], Sequence[click.Command]] = _none  # added to `entitlements`
     jobs: Callable[[Settings], Sequence[Job]] = _none  # the worker's interval jobs

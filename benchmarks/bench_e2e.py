@@ -37,8 +37,8 @@ from adapter.services import build_services
 from adapter.settings import Settings
 from adapter.store import upgrade
 from adapter.store.models import InboxRow, OutboxRow
+from adapter.web.signatures import hub_signature
 from adapter.worker import Worker, start_threads
-from webhooks.signatures import hub_signature
 
 SECRET = "bench-webhook-secret-of-32-characters-or-more"
 ORGS = 50

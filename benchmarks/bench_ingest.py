@@ -26,8 +26,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from adapter.web.signatures import hub_signature  # noqa: E402
 from tests.processes import free_port, wait_until  # noqa: E402
-from webhooks.signatures import hub_signature  # noqa: E402
 
 SECRET = "bench-webhook-secret-of-32-characters-or-more"
 PAYLOAD = json.loads((ROOT / "tests/fixtures/zammad/ticket_created__default.json").read_text())

@@ -1,6 +1,6 @@
-"""Schemas of the admin API (`webhooks/admin.py`): requests load into domain objects, answers
-dump from them. `webhooks/openapi.py` documents every one of them from these fields, so a
-field's `metadata` (description, format) is its documentation. A decision's stored inputs
+"""Schemas of the admin API (`adapter/web/admin_api.py`): requests load into domain objects,
+answers dump from them. `adapter/web/openapi.py` documents every one of them from these fields,
+so a field's `metadata` (description, format) is its documentation. A decision's stored inputs
 are shown with the schemas of `mappings.audit`.
 """
 

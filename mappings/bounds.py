@@ -1,5 +1,5 @@
 """Field rules for the bounds of `adapter.limits`, shared by the request schemas. The OpenAPI
-document (`webhooks/openapi.py`) states each as a pattern, so that it cannot drift."""
+document (`adapter/web/openapi.py`) states each as a pattern, so that it cannot drift."""
 
 from __future__ import annotations
 

@@ -15,11 +15,11 @@ from adapter.app import create_app
 from adapter.services import build_services
 from adapter.settings import Settings
 from adapter.store.models import LicenceRow
+from connectors.erp.openapi import LICENCE_EXAMPLE
 from mappings import erp as erp_mapping
 from mappings.plans import shipped_path as shipped_plans
 from mappings.zammad import shipped_path as shipped_zammad
 from webhooks import erp as erp_webhook
-from webhooks.openapi import LICENCE_EXAMPLE
 
 TOKEN = "push-token-for-tests"
 SECRET = "zammad-secret"

@@ -47,10 +47,10 @@ from adapter.store.models import (
     OnCallBookingRow,
     OutboxRow,
 )
+from adapter.web.signatures import hub_signature
+from connectors.erp.openapi import LICENCE_EXAMPLE
 from tests.admin_helpers import ADMIN_TOKEN, licence
 from tests.zammad_helpers import SECRET, fixture_names, load_fixture
-from webhooks.openapi import LICENCE_EXAMPLE
-from webhooks.signatures import hub_signature
 
 ERP_TOKEN = "erp-push-token-for-fuzzing"
 ERROR_KEYS = {"error", "message", "fields"}

@@ -21,12 +21,12 @@ from adapter.services import Services, build_services
 from adapter.settings import MIN_SECRET_LENGTH, Settings
 from adapter.store import Store
 from adapter.store.models import CheckpointRow
+from adapter.web import throttle
+from connectors.erp.openapi import LICENCE_EXAMPLE
 from mappings.settings import load_settings
 from mappings.yamlfile import FileErrors
 from tests.admin_helpers import ADMIN_TOKEN, BEARER
 from tests.zammad_helpers import SECRET
-from webhooks import throttle
-from webhooks.openapi import LICENCE_EXAMPLE
 
 PUSH_TOKEN = "erp-push-token-for-the-hardening-tests"
 LIMIT, WINDOW = 3, 60

@@ -209,7 +209,6 @@ def test_product_modules_import_each_other_without_cycles() -> None:
         pytest.fail(describe_cycles(cycles, edges, ROOT), pytrace=False)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 1 step 6: web core to adapter/web/")
 def test_adapter_imports_nothing_from_connectors_or_webhooks() -> None:
     modules = find_modules(ROOT, PRODUCT_PACKAGES)
     offending = [

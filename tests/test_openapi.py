@@ -13,10 +13,11 @@ from adapter.app import create_app
 from adapter.limits import EARLIEST, LATEST, date_problem
 from adapter.services import build_services
 from adapter.settings import Settings
+from adapter.web.openapi import new_spec
+from connectors.erp.openapi import LICENCE_EXAMPLE
 from mappings.bounds import InDateRange
 from mappings.erp import load_erp_mapping
 from mappings.licences import LicenceSchema
-from webhooks.openapi import LICENCE_EXAMPLE, new_spec
 
 ERRORS = ("400", "401", "413", "415", "422", "503")
 

@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from webhooks.signatures import hub_signature
+from adapter.web.signatures import hub_signature
 
 FIXTURES = Path(__file__).parent / "fixtures" / "zammad"
 SECRET = "test-webhook-secret-of-32-characters-or-more"  # the settings want 32 or more

@@ -22,11 +22,11 @@ from adapter import metrics
 from adapter.contracts import Licence
 from adapter.licences import store_licences
 from adapter.limits import UnacceptableJson, loads
+from adapter.web import throttle
+from adapter.web.errors import ApiProblem, error_body, refused_json
+from adapter.web.signatures import valid_bearer
 from mappings.erp import ErpMapping, load_erp_mapping_for
 from mappings.licences import LicenceSchema
-from webhooks import throttle
-from webhooks.errors import ApiProblem, error_body, refused_json
-from webhooks.signatures import valid_bearer
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("erp", __name__, url_prefix="/erp")

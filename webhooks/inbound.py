@@ -10,8 +10,8 @@ from typing import Any
 from flask import request
 
 from adapter.limits import UnacceptableJson, loads
-from webhooks.errors import ApiProblem, refused_json
-from webhooks.signatures import valid_hub_signature
+from adapter.web.errors import ApiProblem, refused_json
+from adapter.web.signatures import valid_hub_signature
 
 logger = logging.getLogger(__name__)
 

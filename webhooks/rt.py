@@ -18,9 +18,9 @@ from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 
 from adapter import metrics
+from adapter.web.errors import ApiProblem
 from mappings.rt import HELPDESK, load_webhook
 from mappings.yamlfile import flatten_messages
-from webhooks.errors import ApiProblem
 from webhooks.inbound import delivery_key, signed_json
 
 logger = logging.getLogger(__name__)

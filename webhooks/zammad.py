@@ -16,10 +16,10 @@ from marshmallow import ValidationError
 
 from adapter import metrics
 from adapter.limits import UnacceptableJson, loads
+from adapter.web.errors import ApiProblem, refused_json
+from adapter.web.signatures import valid_hub_signature
 from mappings.yamlfile import flatten_messages
 from mappings.zammad import HELPDESK, load_webhook, ticket_reference
-from webhooks.errors import ApiProblem, refused_json
-from webhooks.signatures import valid_hub_signature
 
 logger = logging.getLogger(__name__)
 bp = Blueprint(HELPDESK, __name__, url_prefix="/webhooks")

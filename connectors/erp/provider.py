@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from adapter.providers import Job, Provider
 from adapter.settings import Settings
+from connectors.erp import openapi
 from connectors.erp.billing import push_billing_lines
 from connectors.erp.cli import pull, sync_erp_command
 from mappings.erp import load_erp_mapping
+from webhooks import erp as webhook
 
 
 def jobs(settings: Settings) -> list[Job]:
@@ -22,6 +24,8 @@ PROVIDER = Provider(
     title="ERP",
     mapping_file="erp.yaml",
     load_mapping=load_erp_mapping,
+    blueprint=webhook.bp,
+    openapi=openapi.paths,
     commands=lambda: (sync_erp_command,),
     jobs=jobs,
     billing_push=push_billing_lines,

@@ -1,10 +1,11 @@
 """`GET /api/v1/openapi.json`: the OpenAPI 3.1 description of the HTTP API.
 
-apispec's marshmallow plugin writes the Licence schema from `LicenceSchema` and every admin API
-schema from those of `mappings.admin` (nested schemas become components), so none can drift
-from what the endpoints accept and answer. Its converter is made strict here (`Converter`): a
-field class or validator it has no JSON Schema for raises, rather than being described loosely.
-The plan enum and LicenceSchema's two conditional rules are added by hand.
+The core describes the admin API and the error shape; each enabled provider adds what it
+serves (`Provider.openapi`: the ERP's licence push, the helpdesks' webhooks). apispec's
+marshmallow plugin writes every schema from the marshmallow schemas the endpoints use (nested
+schemas become components), so none can drift from what the endpoints accept and answer. Its
+converter is made strict here (`Converter`): a field class or validator it has no JSON Schema
+for raises, rather than being described loosely.
 """
 
 from __future__ import annotations
@@ -18,143 +19,66 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from apispec.ext.marshmallow.openapi import OpenAPIConverter
 from apispec.ext.marshmallow.schema_resolver import SchemaResolver
-from flask import Blueprint, current_app
+from flask import Blueprint, Flask, current_app
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, fields, validate
 
+from adapter.providers import enabled
 from mappings import admin, audit
 from mappings.bounds import InDateRange
-from mappings.licences import LicenceSchema
-from webhooks import erp
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 DOCUMENT = "entitlements.openapi"  # app.extensions key: built once per app
 OPENAPI_VERSION = "3.1.0"
 
-LICENCE_EXAMPLE = {
-    "licence_id": "LIC-1001",
-    "revision": 3,
-    "customer_number": "C-100",
-    "customer_name": "Awesome Customer Inc.",
-    "product": "SP-PRO-10",
-    "purchased_on": "2026-03-15",
-    "accepted_on": None,
-    "go_live_on": None,
-    "list_price": "12000.00",
-    "currency": "EUR",
-    "status": "active",
-    "cancelled_on": None,
-    "options": ["third_party_projects"],
-}
-
-DESCRIPTIONS = {
-    "licence_id": "The ERP's licence id; the key of the licence and of its support contract.",
-    "revision": "A higher revision replaces a lower one; a lower one is ignored (stale). "
-    "Without revisions, a later push replaces an earlier one.",
-    "customer_number": "The customer number shared with the helpdesk's organisations.",
-    "plan": "The support plan. May be left out when erp.yaml maps `product` to a plan.",
-    "product": "The ERP's product code; erp.yaml maps product codes to plans.",
-    "purchased_on": "Purchase date: the contract starts on it.",
-    "accepted_on": "Acceptance date (commissioning support ends 8 weeks after the latest "
-    "of purchase, acceptance and go-live).",
-    "go_live_on": "Go-live date.",
-    "list_price": "List price, two decimal places; a string keeps it exact.",
-    "currency": "ISO 4217 code.",
-    "status": "active; cancelled: notice given, the term runs to its end; terminated: "
-    "ends at cancelled_on.",
-    "cancelled_on": "Date of the notice (cancelled) or of the end (terminated); "
-    "required with those statuses.",
-    "options": "Booked options.",
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error", "message", "fields"],
+    "properties": {
+        "error": {"type": "string"},
+        "message": {"type": "string"},
+        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
 }
 
 
 @bp.get("/openapi.json")
 def document() -> ResponseReturnValue:
     # Public: it describes the API, it holds no data.
-    extensions = current_app.extensions
-    if DOCUMENT not in extensions:
-        plans = extensions["entitlements"].policy.plans
-        extensions[DOCUMENT] = openapi_document(plans, erp.mapping_of(current_app).products)
-    return extensions[DOCUMENT]
+    if DOCUMENT not in current_app.extensions:
+        current_app.extensions[DOCUMENT] = openapi_document(current_app)
+    return current_app.extensions[DOCUMENT]
 
 
-SECURITY_SCHEMES = {
-    "erpPushToken": {
-        "type": "http",
-        "scheme": "bearer",
-        "description": "The ENTITLEMENTS_ERP_PUSH_TOKEN setting",
-    },
-    "zammadSignature": {
-        "type": "apiKey",
-        "in": "header",
-        "name": "X-Hub-Signature",
-        "description": "sha1=<hex HMAC-SHA1 of the raw body with "
-        "ENTITLEMENTS_ZAMMAD_WEBHOOK_SECRET>",
-    },
-    "adminToken": {
-        "type": "http",
-        "scheme": "bearer",
-        "description": "The ENTITLEMENTS_ADMIN_TOKEN setting",
-    },
-}
-
-PUSH_SCHEMAS = {
-    "LicenceBatch": {
-        "type": "object",
-        "required": ["licences"],
-        "properties": {
-            "licences": {
-                "type": "array",
-                "items": {"$ref": "#/components/schemas/Licence"},
-            }
-        },
-        "additionalProperties": False,
-    },
-    "PushAccepted": {
-        "type": "object",
-        "required": ["status", "created", "updated", "unchanged", "stale"],
-        "properties": {
-            "status": {"const": "accepted"},
-            **{
-                name: {"type": "integer", "minimum": 0}
-                for name in ("created", "updated", "unchanged", "stale")
-            },
-            "conflicts": {
-                "type": "array",
-                "items": {"type": "string"},
-                "description": "Licences sent again with their stored revision "
-                "but other content: left as stored",
-            },
-        },
-    },
-    "Error": {
-        "type": "object",
-        "required": ["error", "message", "fields"],
-        "properties": {
-            "error": {"type": "string"},
-            "message": {"type": "string"},
-            "fields": {"type": "object", "additionalProperties": {"type": "string"}},
-        },
-    },
-}
-
-
-def openapi_document(plans: Collection[str], products: Collection[str]) -> dict[str, Any]:
+def openapi_document(app: Flask) -> dict[str, Any]:
+    services = app.extensions["entitlements"]
     spec = new_spec(
         info={
-            "description": "Support-contract entitlements on helpdesk tickets: licences "
-            "from the ERP in, Zammad ticket webhooks in, and the admin API. Every error body is "
-            '`{"error": CODE, "message": TEXT, "fields": {...}}`.',
+            "description": "Support-contract entitlements on helpdesk tickets: the admin API, "
+            "and what the enabled providers receive (licence pushes, helpdesk webhooks). Every "
+            'error body is `{"error": CODE, "message": TEXT, "fields": {...}}`.',
         }
     )
-    for name, scheme in SECURITY_SCHEMES.items():
-        spec.components.security_scheme(name, scheme)
-    spec.components.schema("Licence", schema=LicenceSchema(plans))
-    describe_licence(spec.components.schemas["Licence"], plans, products)
-    for name, schema in PUSH_SCHEMAS.items():
-        spec.components.schema(name, schema)
-    for path, operations in {**push_and_webhook_paths(), **admin_api_paths(plans)}.items():
+    spec.components.security_scheme(
+        "adminToken",
+        {"type": "http", "scheme": "bearer", "description": "The ENTITLEMENTS_ADMIN_TOKEN setting"},
+    )
+    spec.components.schema("Error", ERROR_SCHEMA)
+    spec.path(
+        "/api/v1/openapi.json",
+        operations={
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document",
+                "responses": {"200": {"description": "The OpenAPI document"}},
+            }
+        },
+    )
+    for path, operations in admin_api_paths(services.policy.plans).items():
         spec.path(path, operations=operations)
+    for provider in enabled(services.settings):
+        if provider.openapi is not None:
+            provider.openapi(spec, app)
     return spec.to_dict()
 
 
@@ -177,88 +101,6 @@ THROTTLED = {
 }
 
 
-def push_and_webhook_paths() -> dict[str, Any]:
-    return {
-        "/erp/licences": {
-            "post": {
-                "operationId": "pushLicences",
-                "summary": "The ERP pushes one licence or a batch",
-                "description": "All items are validated first; if any is invalid, "
-                "nothing is stored (422). Otherwise all are stored in one transaction. "
-                "Idempotent by licence id and revision.",
-                "security": [{"erpPushToken": []}],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "oneOf": [
-                                    {"$ref": "#/components/schemas/Licence"},
-                                    {"$ref": "#/components/schemas/LicenceBatch"},
-                                ]
-                            },
-                            "examples": {
-                                "one": {"value": LICENCE_EXAMPLE},
-                                "batch": {"value": {"licences": [LICENCE_EXAMPLE]}},
-                            },
-                        }
-                    },
-                },
-                "responses": {
-                    "202": {
-                        "description": "Stored (or unchanged): what the push did",
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": "#/components/schemas/PushAccepted"}
-                            }
-                        },
-                    },
-                    "400": problem("The body is not JSON"),
-                    "401": problem("Bearer token missing or wrong"),
-                    "413": problem("The body is over MAX_BODY_BYTES (default 8 MiB)"),
-                    "415": problem("Content-Type is not application/json"),
-                    "422": problem(
-                        "Invalid licences; `fields` is keyed by item and field, e.g. "
-                        "`licences[3].purchased_on` (or `purchased_on` for one licence)"
-                    ),
-                    "429": THROTTLED,
-                    "503": problem("No ERP_PUSH_TOKEN is configured: pushes are refused"),
-                },
-            }
-        },
-        "/webhooks/zammad": {
-            "post": {
-                "operationId": "zammadWebhook",
-                "summary": "Zammad's trigger webhook (ticket and article)",
-                "description": "Signed with `X-Hub-Signature: sha1=<hex HMAC-SHA1 of the "
-                "raw body>`; `X-Zammad-Delivery` deduplicates retries. Stored in the "
-                "inbox; the worker decides and writes back.",
-                "security": [{"zammadSignature": []}],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": {"type": "object"}}},
-                },
-                "responses": {
-                    "202": {"description": "Accepted into the inbox"},
-                    "200": {"description": "A duplicate delivery, or an ignored event"},
-                    "400": problem("The body is not JSON"),
-                    "401": problem("Signature missing or wrong"),
-                    "413": problem("The body is over MAX_BODY_BYTES (default 8 MiB)"),
-                    "415": problem("Content-Type is not application/json"),
-                    "422": problem("Not Zammad's ticket webhook payload"),
-                },
-            }
-        },
-        "/api/v1/openapi.json": {
-            "get": {
-                "operationId": "openapi",
-                "summary": "This document",
-                "responses": {"200": {"description": "The OpenAPI document"}},
-            }
-        },
-    }
-
-
 EXPLAIN_EXAMPLE = {
     "plan": "basic",
     "purchased": "2026-03-15",
@@ -269,7 +111,7 @@ EXPLAIN_EXAMPLE = {
 
 
 def admin_api_paths(plans: Collection[str]) -> dict[str, Any]:
-    """The admin API (`webhooks/admin.py`), its schemas from `mappings.admin`: apispec turns
+    """The admin API (`adapter/web/admin_api.py`), its schemas from `mappings.admin`: apispec turns
     each schema instance below into a component and a `$ref` (`Resolver` tells answers apart)."""
 
     def answer(schema: Schema, text: str) -> dict[str, Any]:
@@ -435,40 +277,6 @@ def admin_api_paths(plans: Collection[str]) -> dict[str, Any]:
             )
         },
     }
-
-
-def describe_licence(
-    schema: dict[str, Any], plans: Collection[str], products: Collection[str]
-) -> None:
-    """Adds to the Licence object from LicenceSchema's fields what its fields do not say: the
-    plans and mapped products of this instance, and LicenceSchema.check's two rules (which a
-    test compares with LicenceSchema on sample licences)."""
-    for name, text in DESCRIPTIONS.items():
-        schema["properties"][name]["description"] = text
-    schema["properties"]["plan"]["enum"] = [*plans, None]
-    schema["description"] = (
-        "A licence as the ERP sells it. `plan` or a `product` mapped in erp.yaml is needed; "
-        "`cancelled_on` is needed when `status` is cancelled or terminated."
-    )
-    schema["allOf"] = [
-        {
-            "anyOf": [
-                {"required": ["plan"], "properties": {"plan": {"type": "string"}}},
-                {"required": ["product"], "properties": {"product": {"enum": sorted(products)}}},
-            ]
-        },
-        {
-            "if": {
-                "required": ["status"],
-                "properties": {"status": {"enum": ["cancelled", "terminated"]}},
-            },
-            "then": {
-                "required": ["cancelled_on"],
-                "properties": {"cancelled_on": {"type": "string"}},
-            },
-        },
-    ]
-    schema["examples"] = [LICENCE_EXAMPLE]
 
 
 # apispec's conversion (apispec/ext/marshmallow/field_converter.py and openapi.py, 6.10), made

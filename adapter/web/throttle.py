@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from flask import current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from webhooks.errors import error_body
+from adapter.web.errors import error_body
 
 logger = logging.getLogger(__name__)
 EXTENSION = "entitlements.throttle"  # app.extensions key: this app's throttle

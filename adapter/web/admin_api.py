@@ -22,6 +22,9 @@ from adapter.limits import UnacceptableJson, loads
 from adapter.oncall import validate_booking
 from adapter.replay import replay
 from adapter.services import Services
+from adapter.web import throttle
+from adapter.web.errors import ApiProblem, error_body, refused_json
+from adapter.web.signatures import valid_bearer
 from mappings.admin import (
     DeadLettersSchema,
     DecisionHistorySchema,
@@ -37,9 +40,6 @@ from mappings.admin import (
     RetriedSchema,
 )
 from mappings.yamlfile import flatten_messages
-from webhooks import throttle
-from webhooks.errors import ApiProblem, error_body, refused_json
-from webhooks.signatures import valid_bearer
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("admin_api", __name__, url_prefix="/api/v1")
