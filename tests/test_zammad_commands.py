@@ -233,7 +233,8 @@ def test_serve_takes_zammads_webhooks_and_writes_back(zammad, database_url, stor
         _wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).ok)
         ticket = zammad.create_ticket("Served", user)
         _wait_until(lambda: zammad.ticket(ticket).get("entitlement_billable") is True)
-        assert "no-contract" in zammad.tags(ticket)
+        # The tags come after the fields, one call each: wait for them too, not just look.
+        _wait_until(lambda: "no-contract" in zammad.tags(ticket))
     finally:
         server.send_signal(signal.SIGTERM)
         output, _ = server.communicate(timeout=20)
