@@ -26,11 +26,9 @@ def create_app(
     test_config: dict[str, Any] | None = None,
 ) -> Flask:
     settings = services.settings if services else settings or load_settings()
-    if not settings.zammad_webhook_secret and not settings.insecure_no_signature:
-        raise ConfigError(
-            "ENTITLEMENTS_ZAMMAD_WEBHOOK_SECRET is not set: webhooks could not be verified "
-            "(set ENTITLEMENTS_INSECURE_NO_SIGNATURE=1 only for a local trial)"
-        )
+    problems = [problem for p in enabled(settings) for problem in p.problems(settings)]
+    if problems:
+        raise ConfigError("; ".join(problems))
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config.update(test_config or {})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import signal
 import sys
 import threading
@@ -19,7 +20,8 @@ from adapter.explain import WhatIf, WhatIfError, render_text, what_if
 from adapter.limits import date_problem
 from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS
 from adapter.providers import ProviderError, enabled, helpdesk_keys, installed
-from mappings.settings import load_settings
+from adapter.settings import PREFIX
+from mappings.settings import load_settings, prefix_of
 from mappings.yamlfile import FileErrors
 
 
@@ -83,10 +85,16 @@ def check(ctx: Context) -> None:
                 click.echo(f"error: {error}", err=True)
         else:
             click.echo(f"ok: {name}")
+    on = enabled(settings)
     # E.g. what is installed in a configured helpdesk: a default that flags everyone.
-    for provider in enabled(settings):
+    for provider in on:
         for warning in provider.warnings(settings):
             click.echo(f"warning: {warning}", err=True)
+    for provider in installed().values():
+        if provider not in on:
+            prefix = f"{PREFIX}_{prefix_of(provider)}"
+            for name in sorted(n for n in os.environ if n.startswith(prefix)):
+                click.echo(f"warning: {name} is ignored: {provider.key} is not enabled", err=True)
     if problems:
         raise click.ClickException(f"{problems} error(s)")
 

@@ -18,14 +18,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import click
 from flask import Blueprint, Flask
+from marshmallow import Schema
 
 from adapter.engine import Decision, TicketFacts
 from adapter.policy import Policy
 from adapter.settings import Settings
-from adapter.store import Store
 
 if TYPE_CHECKING:
     from apispec import APISpec
+
+    from adapter.store import Store
 
 GROUP = "helpdesk_entitlements.providers"
 
@@ -82,6 +84,11 @@ class Provider:
     # inbox and outbox rows, decisions and metrics.
     key: str
     title: str  # for people: "Zammad", "ERP"
+    # Loads its settings, ENTITLEMENTS_<KEY>_* without that prefix, into its settings object
+    # (`Settings.of`); unknown keys excluded.
+    settings: type[Schema] | None = None
+    # Why the web tier must not start with these settings, e.g. no webhook secret.
+    problems: Callable[[Settings], Sequence[str]] = _none
     # The mapping file's name in MAPPINGS_DIR, and its loader (None: the shipped file), which
     # raises mappings.yamlfile.FileErrors: `check` validates it.
     mapping_file: str | None = None
@@ -132,8 +139,17 @@ def installed() -> Mapping[str, Provider]:
 
 
 def enabled(settings: Settings) -> list[Provider]:
-    """The providers this installation uses."""
-    return list(installed().values())
+    """The providers this installation uses: those of ENTITLEMENTS_PROVIDERS, else every
+    installed one."""
+    providers = installed()
+    if settings.providers is None:
+        return list(providers.values())
+    unknown = [key for key in settings.providers if key not in providers]
+    if unknown:
+        raise ProviderError(
+            f"not installed: {', '.join(unknown)}; installed: {', '.join(providers)}"
+        )
+    return [provider for key, provider in providers.items() if key in settings.providers]
 
 
 def helpdesk_keys(settings: Settings) -> list[str]:

@@ -82,7 +82,12 @@ class Worker:
         store = self.services.store
         for queue, step in (("inbox", self.decide), ("outbox", self.deliver)):
             for row in store.claim(
-                queue, self.clock(), limit=self.batch, lease=self.lease, owner=self.owner
+                queue,
+                self.clock(),
+                limit=self.batch,
+                lease=self.lease,
+                owner=self.owner,
+                helpdesks=self.services.helpdesks,
             ):
                 self._attempt(row, step)
                 handled += 1

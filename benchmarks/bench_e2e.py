@@ -39,6 +39,7 @@ from adapter.store import upgrade
 from adapter.store.models import InboxRow, OutboxRow
 from adapter.web.signatures import hub_signature
 from adapter.worker import Worker, start_threads
+from connectors.zammad.settings import ZammadSettings
 
 SECRET = "bench-webhook-secret-of-32-characters-or-more"
 ORGS = 50
@@ -110,9 +111,9 @@ def main() -> None:
         upgrade(database)
         settings = Settings(
             database_url=database,
-            zammad_url=url,
-            zammad_token=token,
-            zammad_webhook_secret=SECRET,
+            provider_settings={
+                "zammad": ZammadSettings(url=url, token=token, webhook_secret=SECRET)
+            },
             reconcile_interval=0,
             language="en",
         )

@@ -31,7 +31,9 @@ from adapter.services import build_services
 from adapter.settings import Settings
 from adapter.store import Store, make_engine, upgrade
 from connectors.erp.client import ErpClient
+from connectors.erp.settings import ErpSettings
 from connectors.erp.sync import sync_erp
+from connectors.zammad.settings import ZammadSettings
 from mappings.erp import load_erp_mapping
 from mappings.plans import load_policy
 from standins.erp import ErpStandin
@@ -130,7 +132,8 @@ def push_bodies(batches: int, size: int) -> list[bytes]:
 
 def bench_push(args: argparse.Namespace, directory: Path) -> None:
     url, store = fresh_store(args.database_url, directory, "push.db")
-    settings = Settings(database_url=url, zammad_webhook_secret="unused", erp_push_token=PUSH_TOKEN)
+    zammad, erp = ZammadSettings(webhook_secret="unused"), ErpSettings(push_token=PUSH_TOKEN)
+    settings = Settings(database_url=url, provider_settings={"zammad": zammad, "erp": erp})
     app = create_app(services=build_services(settings, store=store))
     client = app.test_client()
     headers = {"Authorization": f"Bearer {PUSH_TOKEN}", "Content-Type": "application/json"}

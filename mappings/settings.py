@@ -1,7 +1,9 @@
-"""The settings schema: strings from the environment or a YAML file into `Settings`."""
+"""The settings schema: strings from the environment or a YAML file into `Settings`, the
+core's keys here and each enabled provider's (`<KEY>_*`) with the provider's own schema."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, val
 
 from adapter.logs import LEVELS
 from adapter.policy import LANGUAGES
+from adapter.providers import Provider, installed
 from adapter.settings import MIN_SECRET_LENGTH, PREFIX, Settings
 from mappings import yamlfile
 from mappings.yamlfile import FileError, FileErrors
@@ -39,13 +42,11 @@ class SettingsSchema(Schema):
     )
     MAPPINGS_DIR = fields.String()
     LANGUAGE = fields.String(validate=validate.OneOf(LANGUAGES))
-    ZAMMAD_URL = fields.Url(require_tld=False)
-    ERP_URL = fields.Url(require_tld=False)
+    PROVIDERS = fields.String()  # comma-separated keys
     INSECURE_NO_SIGNATURE = fields.Boolean()
     MAX_ATTEMPTS = fields.Integer(validate=validate.Range(min=1))
     DEAD_AFTER = fields.Integer(validate=validate.Range(min=1))
     RECONCILE_INTERVAL = fields.Integer(validate=validate.Range(min=0))
-    ERP_SYNC_INTERVAL = fields.Integer(validate=validate.Range(min=0))
     LEASE = fields.Integer(validate=validate.Range(min=1))
     WORKER_THREADS = fields.Integer(validate=validate.Range(min=1, max=64))
     RETENTION_DAYS = fields.Integer(validate=validate.Range(min=0))
@@ -56,26 +57,31 @@ class SettingsSchema(Schema):
     TRUSTED_PROXIES = fields.Integer(validate=validate.Range(min=0, max=10))
     AUTH_FAILURE_LIMIT = fields.Integer(validate=validate.Range(min=0))
     AUTH_FAILURE_WINDOW = fields.Integer(validate=validate.Range(min=1))
-    ZAMMAD_TOKEN = fields.String(validate=validate.Length(min=1))
-    ZAMMAD_WEBHOOK_SECRET = fields.String(validate=SHORT_SECRET)  # the secrets we verify
-    ERP_PUSH_TOKEN = fields.String(validate=SHORT_SECRET)
-    ERP_TOKEN = fields.String(validate=validate.Length(min=1))
     ADMIN_TOKEN = fields.String(validate=SHORT_SECRET)
 
     @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> Settings:
+    def make(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
         values = {k.lower(): v for k, v in data.items()}
         if "mappings_dir" in values:
             values["mappings_dir"] = Path(values["mappings_dir"])
         if "log_level" in values:
             values["log_level"] = values["log_level"].upper()
-        return Settings(**values)
+        if "providers" in values:
+            keys = (key.strip() for key in values["providers"].split(","))
+            values["providers"] = tuple(dict.fromkeys(key for key in keys if key))
+        return values
+
+
+def prefix_of(provider: Provider) -> str:
+    """A provider's settings are `<KEY>_*`: ENTITLEMENTS_ZAMMAD_URL, or ZAMMAD_URL in the file."""
+    return f"{provider.key.upper()}_"
 
 
 def parse_settings(environment: dict[str, str], path: str | None) -> Settings:
     """Environment values over the config file's; errors name the setting, never its value."""
     values: dict[str, Any] = {}
     errors: list[FileError] = []
+    providers = installed()
     if path:
         try:
             doc = yamlfile.read_yaml(Path(path))
@@ -83,7 +89,7 @@ def parse_settings(environment: dict[str, str], path: str | None) -> Settings:
             errors.extend(e.errors)
         else:
             data = doc.data if isinstance(doc.data, dict) else {}
-            known = SettingsSchema().fields
+            known = [*SettingsSchema().fields, *_provider_keys(providers.values())]
             errors.extend(
                 FileError(
                     path,
@@ -96,19 +102,51 @@ def parse_settings(environment: dict[str, str], path: str | None) -> Settings:
             )
             values.update(data)
     values.update({k: v for k, v in environment.items() if v != ""})  # set but empty: not set
+
+    def named(key: str) -> str:  # as the admin wrote it
+        return key if path and key not in environment else f"{PREFIX}_{key}"
+
+    def failed(key: str, messages: Any) -> None:
+        where = path if path and key not in environment else "environment"
+        errors.append(FileError(where, None, named(key), _text(messages)))
+
+    core: dict[str, Any] = {}
     try:
-        settings = SettingsSchema().load(values)
+        core = SettingsSchema().load(values)
     except ValidationError as e:
         for key, messages in e.messages.items():
-            where = path if path and key not in environment else "environment"
-            name = key if where == path else f"{PREFIX}_{key}"
-            errors.append(FileError(where, None, name, " ".join(map(str, messages))))
-        settings = None
-    if settings and settings.mappings_dir and not settings.mappings_dir.is_dir():
+            failed(key, messages)
+    if core.get("mappings_dir") and not core["mappings_dir"].is_dir():
         errors.append(FileError("environment", None, f"{PREFIX}_MAPPINGS_DIR", "not a directory"))
+    enabled = list(providers.values())
+    if core.get("providers") is not None:
+        unknown = [key for key in core["providers"] if key not in providers]
+        if unknown:
+            installed_keys = ", ".join(providers)
+            failed("PROVIDERS", f"not installed: {', '.join(unknown)}; installed: {installed_keys}")
+        enabled = [p for p in enabled if p.key in core["providers"]]
+    loaded: dict[str, Any] = {}
+    for provider in enabled:
+        if provider.settings is None:
+            continue
+        prefix = prefix_of(provider)
+        own = {k.removeprefix(prefix): v for k, v in values.items() if k.startswith(prefix)}
+        try:
+            loaded[provider.key] = provider.settings().load(own)
+        except ValidationError as e:
+            for key, messages in e.messages.items():
+                failed(prefix + key, messages)
     if errors:
         raise FileErrors(errors)
-    return settings
+    return Settings(**core, provider_settings=loaded)
+
+
+def _provider_keys(providers: Iterable[Provider]) -> list[str]:
+    return [prefix_of(p) + name for p in providers if p.settings for name in p.settings().fields]
+
+
+def _text(messages: Any) -> str:
+    return " ".join(map(str, messages)) if isinstance(messages, list) else str(messages)
 
 
 def load_settings() -> Settings:

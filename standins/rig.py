@@ -17,6 +17,7 @@ from adapter.settings import Settings
 from adapter.store import Store, make_engine, upgrade
 from adapter.worker import Worker
 from connectors.zammad.client import ZammadClient
+from connectors.zammad.settings import ZammadSettings, zammad_settings
 from connectors.zammad.setup import create_attributes, create_webhook_and_triggers
 from standins.zammad import ZammadStandin
 
@@ -26,11 +27,14 @@ class Rig:
         self, settings: Settings, *, time_scale: float = 0.01, store: Store | None = None
     ) -> None:
         self.zammad = ZammadStandin(time_scale=time_scale)
+        zammad = ZammadSettings(
+            url=self.zammad.url,
+            token=self.zammad.token,
+            webhook_secret=zammad_settings(settings).webhook_secret or secrets.token_urlsafe(24),
+        )
         self.settings = replace(
             settings,
-            zammad_url=self.zammad.url,
-            zammad_token=self.zammad.token,
-            zammad_webhook_secret=settings.zammad_webhook_secret or secrets.token_urlsafe(24),
+            provider_settings={**settings.provider_settings, "zammad": zammad},
             reconcile_interval=0,  # webhooks only, unless a test reconciles on purpose
         )
         self._store = store
@@ -59,7 +63,7 @@ class Rig:
         create_webhook_and_triggers(
             helpdesk.client,
             f"{self.url}/webhooks/zammad",
-            self.settings.zammad_webhook_secret or "",
+            zammad_settings(self.settings).webhook_secret or "",
         )
         return self
 

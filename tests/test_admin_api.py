@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import requests
@@ -21,6 +22,7 @@ from adapter.services import build_services
 from adapter.settings import Settings
 from adapter.store.models import DecisionRow, LedgerEntryRow, OutboxRow
 from adapter.worker import Worker
+from connectors.zammad.settings import ZammadSettings
 from mappings.audit import DecisionInputsSchema, load_decision_inputs
 from standins.rig import Rig
 from tests.admin_helpers import (
@@ -47,9 +49,10 @@ ENDPOINTS = [
 ]
 
 
-def settings_for(database_url: str, **more: object) -> Settings:
-    values = {"zammad_webhook_secret": "s", "admin_token": ADMIN_TOKEN, "language": "en"}
-    return Settings(database_url=database_url, **{**values, **more})
+def settings_for(database_url: str, secret: str | None = "s", **core: Any) -> Settings:
+    values = {"admin_token": ADMIN_TOKEN, "language": "en", **core}
+    zammad = ZammadSettings(webhook_secret=secret)
+    return Settings(database_url=database_url, provider_settings={"zammad": zammad}, **values)
 
 
 @pytest.fixture
@@ -69,7 +72,7 @@ def document(client):
 
 @pytest.fixture
 def rig(database_url, store):
-    with Rig(settings_for(database_url, zammad_webhook_secret=None), store=store) as rig:
+    with Rig(settings_for(database_url, secret=None), store=store) as rig:
         yield rig
 
 

@@ -22,6 +22,7 @@ from adapter.quota import period_start
 from adapter.services import Services, build_services
 from adapter.settings import Settings
 from adapter.store.models import OutboxRow
+from connectors.zammad.settings import ZammadSettings
 from tests.admin_helpers import ADMIN_TOKEN, count_tickets, licence
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -43,8 +44,8 @@ WHAT_IF = {"plan": "basic", "purchased": "2026-03-15", "created": "2026-11-27T17
 def settings_for(database_url: str, admin_token: str | None = ADMIN_TOKEN) -> Settings:
     return Settings(
         database_url=database_url,
-        zammad_webhook_secret="s",
         admin_token=admin_token,
+        provider_settings={"zammad": ZammadSettings(webhook_secret="s")},
         language="en",
     )
 

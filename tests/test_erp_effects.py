@@ -10,6 +10,7 @@ import requests
 
 from adapter.settings import Settings
 from connectors.erp.cli import pull
+from connectors.erp.settings import ErpSettings
 from standins.erp import ErpStandin
 from standins.rig import Rig
 
@@ -27,9 +28,9 @@ def rig(database_url, store, erp):
     settings = Settings(
         database_url=database_url,
         language="en",
-        erp_push_token=PUSH_TOKEN,
-        erp_url=erp.url,
-        erp_token=erp.token,
+        provider_settings={
+            "erp": ErpSettings(url=erp.url, token=erp.token, push_token=PUSH_TOKEN),
+        },
     )
     with Rig(settings, store=store) as rig:
         yield rig

@@ -18,6 +18,7 @@ from adapter.cli import main
 from adapter.settings import Settings
 from adapter.store.models import LicenceRow
 from connectors.erp.client import TIMEOUT, ErpClient, ErpNotConfigured
+from connectors.erp.settings import ErpSettings
 from connectors.erp.sync import CHECKPOINT, sync_erp
 from mappings.erp import (
     MISSING,
@@ -401,7 +402,8 @@ def test_cursor_paging_follows_the_next_cursor_until_there_is_none(mapping, slep
 def test_from_settings_needs_the_erp_url_and_token(mapping):
     with pytest.raises(ErpNotConfigured, match="ENTITLEMENTS_ERP_URL and ENTITLEMENTS_ERP_TOKEN"):
         ErpClient.from_settings(Settings(), mapping)
-    client = ErpClient.from_settings(Settings(erp_url=BASE + "/", erp_token="t"), mapping)
+    erp = ErpSettings(url=BASE + "/", token="t")
+    client = ErpClient.from_settings(Settings(provider_settings={"erp": erp}), mapping)
     assert client.url == PULL
 
 

@@ -16,6 +16,8 @@ from adapter.services import build_services
 from adapter.settings import Settings
 from adapter.store.models import LicenceRow
 from connectors.erp.openapi import LICENCE_EXAMPLE
+from connectors.erp.settings import ErpSettings
+from connectors.zammad.settings import ZammadSettings
 from mappings import erp as erp_mapping
 from mappings.plans import shipped_path as shipped_plans
 from mappings.zammad import shipped_path as shipped_zammad
@@ -31,8 +33,10 @@ def licence(**changes):
     return {**LICENCE, **changes}
 
 
-def make_services(database_url, store, **settings):
-    options = {"zammad_webhook_secret": SECRET, "erp_push_token": TOKEN, **settings}
+def make_services(database_url, store, push_token=TOKEN, **settings):
+    erp = ErpSettings(push_token=push_token)
+    zammad = ZammadSettings(webhook_secret=SECRET)
+    options = {"provider_settings": {"zammad": zammad, "erp": erp}, **settings}
     return build_services(Settings(database_url=database_url, **options), store=store)
 
 
@@ -83,7 +87,7 @@ def test_a_push_without_the_right_bearer_token_is_401_and_stores_nothing(client,
 
 
 def test_without_a_configured_token_every_push_is_refused(database_url, store):
-    services = make_services(database_url, store, erp_push_token=None)
+    services = make_services(database_url, store, push_token=None)
     client = create_app(services=services).test_client()
     for headers in ({}, {"Authorization": "Bearer "}, AUTH):
         response = push(client, LICENCE, headers)

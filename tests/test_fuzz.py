@@ -49,8 +49,9 @@ from adapter.store.models import (
 )
 from adapter.web.signatures import hub_signature
 from connectors.erp.openapi import LICENCE_EXAMPLE
+from connectors.erp.settings import ErpSettings
 from tests.admin_helpers import ADMIN_TOKEN, licence
-from tests.zammad_helpers import SECRET, fixture_names, load_fixture
+from tests.zammad_helpers import SECRET, fixture_names, load_fixture, signed_zammad
 
 ERP_TOKEN = "erp-push-token-for-fuzzing"
 ERROR_KEYS = {"error", "message", "fields"}
@@ -98,8 +99,7 @@ def fuzz_settings(max_examples: int) -> settings:
 @pytest.fixture
 def services(database_url: str, store: Store) -> Services:
     options = {
-        "zammad_webhook_secret": SECRET,
-        "erp_push_token": ERP_TOKEN,
+        "provider_settings": {**signed_zammad(), "erp": ErpSettings(push_token=ERP_TOKEN)},
         "admin_token": ADMIN_TOKEN,
         "language": "en",
         "max_body_bytes": MAX_BODY,  # the limit's edges, without 8 MiB bodies by the hundred

@@ -23,10 +23,11 @@ from adapter.store import Store
 from adapter.store.models import CheckpointRow
 from adapter.web import throttle
 from connectors.erp.openapi import LICENCE_EXAMPLE
+from connectors.erp.settings import ErpSettings
 from mappings.settings import load_settings
 from mappings.yamlfile import FileErrors
 from tests.admin_helpers import ADMIN_TOKEN, BEARER
-from tests.zammad_helpers import SECRET
+from tests.zammad_helpers import SECRET, signed_zammad
 
 PUSH_TOKEN = "erp-push-token-for-the-hardening-tests"
 LIMIT, WINDOW = 3, 60
@@ -35,10 +36,9 @@ COOKIE = "entitlements_admin"
 
 def settings_for(database_url: str, **more: Any) -> Settings:
     values: dict[str, Any] = {
-        "zammad_webhook_secret": SECRET,
         "admin_token": ADMIN_TOKEN,
-        "erp_push_token": PUSH_TOKEN,
         "language": "en",
+        "provider_settings": {**signed_zammad(), "erp": ErpSettings(push_token=PUSH_TOKEN)},
     }
     return Settings(database_url=database_url, **{**values, **more})
 

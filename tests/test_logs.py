@@ -14,7 +14,7 @@ from adapter.services import build_services
 from adapter.settings import Settings
 from mappings.settings import parse_settings
 from mappings.yamlfile import FileErrors
-from tests.zammad_helpers import SECRET, load_fixture, zammad_body, zammad_headers
+from tests.zammad_helpers import SECRET, load_fixture, signed_zammad, zammad_body, zammad_headers
 
 
 @pytest.fixture
@@ -117,7 +117,7 @@ def test_log_level_setting_is_validated_and_named_without_its_value():
 def test_an_accepted_webhook_logs_ids_but_nothing_of_the_payload_or_the_secret(
     log_lines, database_url, store
 ):
-    settings = Settings(database_url=database_url, zammad_webhook_secret=SECRET)
+    settings = Settings(database_url=database_url, provider_settings=signed_zammad())
     client = create_app(services=build_services(settings, store=store)).test_client()
     body = zammad_body(load_fixture("ticket_created__default"))
     headers = zammad_headers(body, delivery="delivery-for-the-log")

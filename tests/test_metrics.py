@@ -24,12 +24,13 @@ from adapter.settings import Settings
 from adapter.store import Store, make_engine
 from adapter.worker import Worker
 from connectors.erp.client import ErpClient
+from connectors.erp.settings import ErpSettings
 from connectors.erp.sync import sync_erp
 from mappings.erp import load_erp_mapping
 from mappings.settings import parse_settings
 from mappings.yamlfile import FileErrors
 from standins.erp import ErpStandin
-from tests.zammad_helpers import SECRET, load_fixture, zammad_body, zammad_headers
+from tests.zammad_helpers import load_fixture, signed_zammad, zammad_body, zammad_headers
 
 ROOT = Path(__file__).resolve().parent.parent
 ERP_TOKEN = "erp-push-token-for-metrics"
@@ -59,8 +60,7 @@ def webhook(outcome: str) -> tuple[str, dict[str, str]]:
 def services(database_url, store):
     settings = Settings(
         database_url=database_url,
-        zammad_webhook_secret=SECRET,
-        erp_push_token=ERP_TOKEN,
+        provider_settings={**signed_zammad(), "erp": ErpSettings(push_token=ERP_TOKEN)},
         max_body_bytes=1024 * 1024,  # a 413 without a body of the default 8 MiB
     )
     return build_services(settings, store=store)  # no Zammad URL: facts from the payload

@@ -15,6 +15,8 @@ from adapter.services import build_services
 from adapter.settings import Settings
 from adapter.web.openapi import new_spec
 from connectors.erp.openapi import LICENCE_EXAMPLE
+from connectors.erp.settings import ErpSettings
+from connectors.zammad.settings import ZammadSettings
 from mappings.bounds import InDateRange
 from mappings.erp import load_erp_mapping
 from mappings.licences import LicenceSchema
@@ -24,7 +26,8 @@ ERRORS = ("400", "401", "413", "415", "422", "503")
 
 @pytest.fixture
 def services(database_url, store):
-    settings = Settings(database_url=database_url, zammad_webhook_secret="s", erp_push_token="t")
+    zammad, erp = ZammadSettings(webhook_secret="s"), ErpSettings(push_token="t")
+    settings = Settings(database_url=database_url, provider_settings={"zammad": zammad, "erp": erp})
     return build_services(settings, store=store)
 
 

@@ -1,20 +1,29 @@
 """The provider registry (issue 12, item 1): the entry points in pyproject.toml are the ones
-installed, and a broken or clashing provider stops the start with a message naming it."""
+installed, a broken or clashing provider stops the start with a message naming it, and an
+installation runs with the providers it enables and their settings only."""
 
 from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import func, select
 
 from adapter import providers
+from adapter.app import create_app
 from adapter.cli import Main
-from adapter.providers import GROUP, Provider, ProviderError, installed
+from adapter.providers import GROUP, Provider, ProviderError, enabled, installed
+from adapter.services import build_services
+from adapter.store.models import InboxRow
+from connectors.erp.openapi import LICENCE_EXAMPLE
+from mappings.settings import parse_settings
+from mappings.yamlfile import FileErrors
 
 ROOT = Path(__file__).resolve().parents[1]
 NOT_A_PROVIDER = object()
@@ -90,3 +99,69 @@ def test_the_providers_commands_are_listed_with_the_core_ones() -> None:
     listed = CliRunner().invoke(main, ["--help"]).output
     for name in ("check", "setup-zammad", "sync-erp", "demo"):
         assert f"  {name} " in listed, name
+
+
+# --- enabled providers and their settings ----------------------------------------------------
+
+ERP_ONLY = {"PROVIDERS": "erp", "ERP_PUSH_TOKEN": "push-token-of-32-characters-or-more!"}
+
+
+def test_a_zammad_less_installation_loads_no_zammad_settings() -> None:
+    settings = parse_settings({**ERP_ONLY, "ZAMMAD_URL": "not a url: ignored"}, None)
+    assert settings.providers == ("erp",)
+    assert set(settings.provider_settings) == {"erp"}
+    assert [p.key for p in enabled(settings)] == ["erp"]
+
+
+def test_an_enabled_providers_settings_are_checked_and_named_with_their_prefix() -> None:
+    with pytest.raises(FileErrors) as raised:
+        parse_settings({"ZAMMAD_URL": "not a url", "ERP_SYNC_INTERVAL": "-1"}, None)
+    named = {error.field for error in raised.value.errors}
+    assert named == {"ENTITLEMENTS_ZAMMAD_URL", "ENTITLEMENTS_ERP_SYNC_INTERVAL"}
+
+
+def test_a_provider_that_is_not_installed_cannot_be_enabled() -> None:
+    with pytest.raises(FileErrors, match="ENTITLEMENTS_PROVIDERS: not installed: jira"):
+        parse_settings({"PROVIDERS": "erp, jira"}, None)
+
+
+def test_a_zammad_less_installation_starts_without_zammad(database_url, store) -> None:
+    settings = parse_settings({**ERP_ONLY, "DATABASE_URL": database_url}, None)
+    services = build_services(settings, store=store)
+    assert services.helpdesks == {}
+    client = create_app(services=services).test_client()  # no webhook secret needed
+    assert client.post("/webhooks/zammad", json={}).status_code == 404
+    assert "/webhooks/zammad" not in client.get("/api/v1/openapi.json").json["paths"]
+    token = {"Authorization": f"Bearer {ERP_ONLY['ERP_PUSH_TOKEN']}"}
+    assert client.post("/erp/licences", json=LICENCE_EXAMPLE, headers=token).status_code == 202
+    with store.session() as session:  # no helpdesk to decide the customer's tickets again in
+        assert session.scalar(select(func.count()).select_from(InboxRow)) == 0
+
+
+def test_the_rows_of_a_helpdesk_that_is_not_enabled_wait(store) -> None:
+    now = datetime.now(UTC)
+    with store.session() as session:
+        for helpdesk in ("zammad", "other"):
+            store.accept_inbox(
+                session,
+                helpdesk=helpdesk,
+                delivery_id=f"d-{helpdesk}",
+                ticket_id="1",
+                trigger=None,
+                payload="{}",
+                now=now,
+            )
+    lease = timedelta(minutes=1)
+    claimed = store.claim("inbox", now, limit=10, lease=lease, owner="w", helpdesks=["zammad"])
+    assert [row.helpdesk for row in claimed] == ["zammad"]
+
+
+def test_check_says_which_variables_of_a_disabled_provider_are_ignored(monkeypatch) -> None:
+    monkeypatch.setenv("ENTITLEMENTS_PROVIDERS", "erp")
+    monkeypatch.setenv("ENTITLEMENTS_ZAMMAD_URL", "http://zammad.example")
+    from adapter.cli import main
+
+    result = CliRunner().invoke(main, ["check"])
+    assert result.exit_code == 0, result.output
+    assert "warning: ENTITLEMENTS_ZAMMAD_URL is ignored: zammad is not enabled" in result.output
+    assert "zammad.yaml" not in result.output  # a disabled provider's mapping is not checked

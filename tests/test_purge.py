@@ -18,6 +18,7 @@ from adapter.store import Store, make_engine, upgrade
 from adapter.store.models import DecisionRow, InboxRow, LedgerEntryRow, OutboxRow
 from adapter.store.queue import PURGED, Claimed
 from adapter.worker import PURGE_INTERVAL, Worker
+from connectors.zammad.settings import ZammadSettings
 from mappings.settings import parse_settings
 from mappings.yamlfile import FileErrors
 from tests.zammad_helpers import SECRET, load_fixture, zammad_body, zammad_headers
@@ -124,7 +125,11 @@ def test_a_second_purge_finds_nothing_more(store):
 @pytest.fixture
 def client(database_url, store):
     services = build_services(
-        Settings(database_url=database_url, zammad_webhook_secret=SECRET), store=store
+        Settings(
+            database_url=database_url,
+            provider_settings={"zammad": ZammadSettings(webhook_secret=SECRET)},
+        ),
+        store=store,
     )
     return create_app(services=services).test_client(), services
 

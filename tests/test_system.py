@@ -16,6 +16,7 @@ import requests
 from adapter.settings import Settings
 from adapter.store.models import DecisionRow, InboxRow, LedgerEntryRow, OutboxRow
 from connectors.zammad.client import ZammadClient
+from connectors.zammad.settings import zammad_settings
 from connectors.zammad.setup import create_attributes
 from mappings.zammad import load_mapping
 from standins.rig import Rig
@@ -87,7 +88,9 @@ def test_reordered_and_repeated_events_end_in_the_state_of_in_order_events(rig):
     deliveries = [(i, zammad_body({"ticket": s, "article": {}})) for i, s in enumerate(states)]
     for i in (2, 0, 1, 0, 2):
         n, body = deliveries[i]
-        headers = zammad_headers(body, secret=rig.settings.zammad_webhook_secret, delivery=f"d-{n}")
+        headers = zammad_headers(
+            body, secret=zammad_settings(rig.settings).webhook_secret, delivery=f"d-{n}"
+        )
         requests.post(f"{rig.url}/webhooks/zammad", data=body, headers=headers, timeout=5)
     rig.settle()
     written = rig.zammad.ticket(ticket)

@@ -16,9 +16,9 @@ from mappings.zammad import load_webhook
 from standins.zammad import ruby_json
 from tests.zammad_helpers import (
     FIXTURES,
-    SECRET,
     fixture_names,
     load_fixture,
+    signed_zammad,
     zammad_body,
     zammad_headers,
 )
@@ -26,7 +26,7 @@ from tests.zammad_helpers import (
 
 @pytest.fixture
 def services(database_url, store):
-    settings = Settings(database_url=database_url, zammad_webhook_secret=SECRET)
+    settings = Settings(database_url=database_url, provider_settings=signed_zammad())
     return build_services(settings, store=store)
 
 
@@ -171,7 +171,7 @@ def test_a_replayed_body_counts_as_new_once_its_retention_has_passed(client, sto
 
 def test_a_body_over_max_body_bytes_is_refused(database_url, store):
     settings = Settings(
-        database_url=database_url, zammad_webhook_secret=SECRET, max_body_bytes=256 * 1024
+        database_url=database_url, provider_settings=signed_zammad(), max_body_bytes=256 * 1024
     )
     client = create_app(services=build_services(settings, store=store)).test_client()
     payload = load_fixture("ticket_created__default")
@@ -263,9 +263,9 @@ def client_with_api(database_url, store):
     """The adapter with Zammad's API configured (not called on receipt)."""
     settings = Settings(
         database_url=database_url,
-        zammad_webhook_secret=SECRET,
-        zammad_url="http://127.0.0.1:9",
-        zammad_token="token-of-the-integration-user",
+        provider_settings=signed_zammad(
+            url="http://127.0.0.1:9", token="token-of-the-integration-user"
+        ),
     )
     return create_app(services=build_services(settings, store=store)).test_client()
 

@@ -44,7 +44,7 @@ from mappings.zammad import (
     to_facts,
 )
 from standins.zammad import ZammadStandin, ruby_json
-from tests.zammad_helpers import FIXTURES, SECRET, zammad_headers
+from tests.zammad_helpers import FIXTURES, SECRET, signed_zammad, zammad_headers
 
 CONTRACT = FIXTURES / "contract"
 BASE = "http://127.0.0.1:3000"
@@ -81,7 +81,7 @@ def test_every_contract_fixture_names_its_source() -> None:
 
 @pytest.fixture
 def services(database_url: str, store: Any) -> Services:
-    settings = Settings(database_url=database_url, zammad_webhook_secret=SECRET)
+    settings = Settings(database_url=database_url, provider_settings=signed_zammad())
     return build_services(settings, store=store)
 
 

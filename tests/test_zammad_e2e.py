@@ -13,6 +13,7 @@ from adapter.contracts import Licence
 from adapter.licences import store_licences
 from adapter.settings import Settings
 from adapter.store.models import DecisionRow, LedgerEntryRow, OutboxRow
+from connectors.zammad.settings import zammad_settings
 from standins.rig import Rig
 from tests.zammad_helpers import zammad_headers
 
@@ -358,7 +359,7 @@ def test_a_pre_defined_slack_webhook_naming_the_ticket_by_its_link_gets_it_decid
     ticket_id = ticket(rig, user, 4)
     text = f"_[Ticket#31081]({rig.zammad.url}/#ticket/zoom/{ticket_id}): Updated_"
     body = json.dumps({"text": "# Question 4", "attachments": [{"text": text}]}).encode()
-    headers = zammad_headers(body, secret=rig.settings.zammad_webhook_secret)
+    headers = zammad_headers(body, secret=zammad_settings(rig.settings).webhook_secret)
     answer = requests.post(f"{rig.url}/webhooks/zammad", data=body, headers=headers, timeout=5)
     assert answer.status_code == 202
     rig.settle()

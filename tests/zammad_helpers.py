@@ -8,9 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from adapter.web.signatures import hub_signature
+from connectors.zammad.settings import ZammadSettings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "zammad"
 SECRET = "test-webhook-secret-of-32-characters-or-more"  # the settings want 32 or more
+
+
+def signed_zammad(**more: Any) -> dict[str, ZammadSettings]:
+    """`Settings.provider_settings` with Zammad's webhook secret (and `more` of its settings)."""
+    return {"zammad": ZammadSettings(webhook_secret=SECRET, **more)}
 
 
 def fixture_names() -> list[str]:

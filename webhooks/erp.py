@@ -25,6 +25,7 @@ from adapter.limits import UnacceptableJson, loads
 from adapter.web import throttle
 from adapter.web.errors import ApiProblem, error_body, refused_json
 from adapter.web.signatures import valid_bearer
+from connectors.erp.settings import erp_settings
 from mappings.erp import ErpMapping, load_erp_mapping_for
 from mappings.licences import LicenceSchema
 
@@ -49,7 +50,7 @@ def mapping_of(app: Flask) -> ErpMapping:
 @bp.post("/licences")
 def receive() -> ResponseReturnValue:
     services = current_app.extensions["entitlements"]
-    token = services.settings.erp_push_token
+    token = erp_settings(services.settings).push_token
     if not token:
         raise ApiProblem(
             503,

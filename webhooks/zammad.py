@@ -18,6 +18,7 @@ from adapter import metrics
 from adapter.limits import UnacceptableJson, loads
 from adapter.web.errors import ApiProblem, refused_json
 from adapter.web.signatures import valid_hub_signature
+from connectors.zammad.settings import zammad_settings
 from mappings.yamlfile import flatten_messages
 from mappings.zammad import HELPDESK, load_webhook, ticket_reference
 
@@ -41,7 +42,7 @@ def receive() -> ResponseReturnValue:
             "that renders to {}; give the webhook a payload that names the ticket, such as "
             "Zammad's default payload",
         )
-    secret = services.settings.zammad_webhook_secret
+    secret = zammad_settings(services.settings).webhook_secret
     if secret and not valid_hub_signature(secret, body, request.headers.get("X-Hub-Signature")):
         logger.warning("zammad.webhook.invalid-signature", extra={"remote": request.remote_addr})
         raise ApiProblem(

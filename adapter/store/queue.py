@@ -11,6 +11,7 @@ finish or fail the row. A worker whose lease ended and whose row another worker 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -162,8 +163,17 @@ class QueueStore:
         )
 
     def claim(
-        self, queue: str, now: datetime, *, limit: int, lease: timedelta, owner: str
+        self,
+        queue: str,
+        now: datetime,
+        *,
+        limit: int,
+        lease: timedelta,
+        owner: str,
+        helpdesks: Collection[str] | None = None,
     ) -> list[Claimed]:
+        """Due rows, each the oldest pending one of its ticket, leased to `owner`; only those of
+        `helpdesks` if given (the rows of a helpdesk that is not enabled wait)."""
         model = QUEUES[queue]
         earlier = aliased(model)
         waiting = (
@@ -179,6 +189,8 @@ class QueueStore:
             .order_by(model.id)
             .limit(limit)
         )
+        if helpdesks is not None:
+            query = query.where(model.helpdesk.in_(helpdesks))
         with self.session() as session:
             if session.bind.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True, of=model)

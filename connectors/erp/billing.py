@@ -21,6 +21,7 @@ from adapter.retry import retrying
 from adapter.settings import Settings
 from adapter.store import Store
 from connectors.erp.client import TIMEOUT, ErpNotConfigured
+from connectors.erp.settings import erp_settings
 from mappings.erp import ErpBilling, load_erp_mapping_for
 
 
@@ -55,12 +56,11 @@ class BillingClient:
         self._retrying = retrying(attempts=attempts, maximum=max_wait, sleep=wait)
 
     @classmethod
-    def from_settings(cls, settings: Any, billing: ErpBilling, **kwargs: Any) -> BillingClient:
-        missing = [name for name in ("erp_url", "erp_token") if not getattr(settings, name)]
-        if missing:
-            names = " and ".join(f"ENTITLEMENTS_{name.upper()}" for name in missing)
-            raise ErpNotConfigured(f"{names} not set: cannot push to the ERP")
-        return cls(settings.erp_url, settings.erp_token, billing, **kwargs)
+    def from_settings(cls, settings: Settings, billing: ErpBilling, **kwargs: Any) -> BillingClient:
+        erp = erp_settings(settings)
+        if erp.unset():
+            raise ErpNotConfigured(f"{' and '.join(erp.unset())} not set: cannot push to the ERP")
+        return cls(erp.url or "", erp.token or "", billing, **kwargs)
 
     def close(self) -> None:
         self.session.close()

@@ -30,6 +30,8 @@ import requests
 
 from adapter import errors
 from adapter.retry import retrying
+from adapter.settings import Settings
+from connectors.erp.settings import erp_settings
 from mappings.erp import MISSING, ErpMapping, ErpPull, changed_at, lookup, parse_instant
 
 logger = logging.getLogger(__name__)
@@ -77,12 +79,11 @@ class ErpClient:
         self._retrying = retrying(attempts=attempts, maximum=max_wait, sleep=sleep)
 
     @classmethod
-    def from_settings(cls, settings: Any, mapping: ErpMapping, **kwargs: Any) -> ErpClient:
-        missing = [name for name in ("erp_url", "erp_token") if not getattr(settings, name)]
-        if missing:
-            names = " and ".join(f"ENTITLEMENTS_{name.upper()}" for name in missing)
-            raise ErpNotConfigured(f"{names} not set: cannot pull from the ERP")
-        return cls(settings.erp_url, settings.erp_token, mapping, **kwargs)
+    def from_settings(cls, settings: Settings, mapping: ErpMapping, **kwargs: Any) -> ErpClient:
+        erp = erp_settings(settings)
+        if erp.unset():
+            raise ErpNotConfigured(f"{' and '.join(erp.unset())} not set: cannot pull from the ERP")
+        return cls(erp.url or "", erp.token or "", mapping, **kwargs)
 
     def close(self) -> None:
         self.session.close()

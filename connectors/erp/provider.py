@@ -9,19 +9,20 @@ from adapter.settings import Settings
 from connectors.erp import openapi
 from connectors.erp.billing import push_billing_lines
 from connectors.erp.cli import pull, sync_erp_command
+from connectors.erp.settings import KEY, ErpSettingsSchema, erp_settings
 from mappings.erp import load_erp_mapping
 from webhooks import erp as webhook
 
 
 def jobs(settings: Settings) -> list[Job]:
-    if not (settings.erp_url and settings.erp_token):
-        return []
-    return [Job("erp.sync", settings.erp_sync_interval, pull)]
+    erp = erp_settings(settings)
+    return [] if erp.unset() else [Job("erp.sync", erp.sync_interval, pull)]
 
 
 PROVIDER = Provider(
-    key="erp",
+    key=KEY,
     title="ERP",
+    settings=ErpSettingsSchema,
     mapping_file="erp.yaml",
     load_mapping=load_erp_mapping,
     blueprint=webhook.bp,

@@ -6,6 +6,7 @@ import click
 
 from adapter.errors import ApiError
 from connectors.zammad.client import ZammadClient
+from connectors.zammad.settings import zammad_settings
 from connectors.zammad.setup import (
     create_attributes,
     create_webhook_and_triggers,
@@ -31,19 +32,18 @@ def setup_zammad(webhook_url: str | None) -> None:
         policy = load_policy(settings.mapping("plans.yaml"))
     except FileErrors as e:
         raise click.ClickException(f"configuration errors:\n{e}") from e
-    if not (settings.zammad_url and settings.zammad_token):
+    zammad = zammad_settings(settings)
+    if not zammad.connected:
         raise click.ClickException("set ENTITLEMENTS_ZAMMAD_URL and ENTITLEMENTS_ZAMMAD_TOKEN")
-    if webhook_url and not settings.zammad_webhook_secret:
+    if webhook_url and not zammad.webhook_secret:
         raise click.ClickException(
             "--webhook-url needs ENTITLEMENTS_ZAMMAD_WEBHOOK_SECRET (Zammad signs with it)"
         )
-    client = ZammadClient(settings.zammad_url, settings.zammad_token)
+    client = ZammadClient(zammad.url or "", zammad.token or "")
     try:
         created = create_attributes(client, mapping)
         if webhook_url:
-            created += create_webhook_and_triggers(
-                client, webhook_url, settings.zammad_webhook_secret or ""
-            )
+            created += create_webhook_and_triggers(client, webhook_url, zammad.webhook_secret or "")
         warnings = flagging_defaults(client.object_attributes(), mapping, policy)
     except ApiError as e:
         raise click.ClickException(f"Zammad answered: {e}") from e

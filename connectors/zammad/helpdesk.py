@@ -15,6 +15,7 @@ from adapter.settings import Settings
 from connectors.zammad import writeback
 from connectors.zammad.client import ZammadClient, asset
 from connectors.zammad.reconcile import open_tickets, organizations_numbered, reconcile
+from connectors.zammad.settings import zammad_settings
 from mappings.zammad import (
     HELPDESK,
     TicketSnapshot,
@@ -54,9 +55,8 @@ class ZammadHelpdesk:
 
     @classmethod
     def from_settings(cls, settings: Settings, policy: Policy) -> ZammadHelpdesk:
-        client = None
-        if settings.zammad_url and settings.zammad_token:
-            client = ZammadClient(settings.zammad_url, settings.zammad_token)
+        zammad = zammad_settings(settings)
+        client = ZammadClient(zammad.url or "", zammad.token or "") if zammad.connected else None
         mapping = load_mapping(settings.mapping("zammad.yaml"))
         return cls(mapping, policy, client, settings.language)
 

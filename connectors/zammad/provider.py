@@ -6,6 +6,7 @@ from adapter.providers import Provider
 from connectors.zammad import openapi
 from connectors.zammad.cli import demo, setup_zammad
 from connectors.zammad.helpdesk import ZammadHelpdesk
+from connectors.zammad.settings import ZammadSettingsSchema, unsigned_webhooks
 from connectors.zammad.setup import installed_warnings
 from mappings.zammad import HELPDESK, load_mapping
 from webhooks import zammad as webhook
@@ -13,6 +14,8 @@ from webhooks import zammad as webhook
 PROVIDER = Provider(
     key=HELPDESK,
     title="Zammad",
+    settings=ZammadSettingsSchema,
+    problems=unsigned_webhooks,
     mapping_file="zammad.yaml",
     load_mapping=load_mapping,
     blueprint=webhook.bp,

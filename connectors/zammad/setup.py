@@ -15,6 +15,7 @@ from adapter.errors import ApiError
 from adapter.policy import Policy
 from adapter.settings import Settings
 from connectors.zammad.client import ZammadClient
+from connectors.zammad.settings import zammad_settings
 from mappings.yamlfile import FileErrors
 from mappings.zammad import Rule, ZammadMapping, load_mapping
 
@@ -281,14 +282,15 @@ def installed_warnings(settings: Settings) -> list[str]:
     that cannot be read is a warning, not an error: `check` must work offline."""
     from mappings.plans import load_policy
 
-    if not (settings.zammad_url and settings.zammad_token):
+    zammad = zammad_settings(settings)
+    if not zammad.connected:
         return []
     try:
         mapping = load_mapping(settings.mapping("zammad.yaml"))
         policy = load_policy(settings.mapping("plans.yaml"))
     except FileErrors:
         return []  # reported as errors already
-    client = ZammadClient(settings.zammad_url, settings.zammad_token, attempts=1)
+    client = ZammadClient(zammad.url or "", zammad.token or "", attempts=1)
     try:
         attributes = client.object_attributes()
     except ApiError as e:
