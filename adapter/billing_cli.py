@@ -16,6 +16,7 @@ from adapter.csv_cells import neutralise
 from adapter.limits import EARLIEST, LATEST, date_problem
 from adapter.oncall import Booking, base_fee_lines, validate_booking
 from adapter.providers import ProviderError, enabled
+from mappings.prices import load_prices
 
 EXPORT_COLUMNS = (
     "line_id",
@@ -118,8 +119,6 @@ def _jsonable(b: Booking) -> dict[str, Any]:
 
 
 def _prices(ctx: Context) -> Any:
-    from mappings.prices import load_prices
-
     return or_exit(lambda: load_prices(ctx.settings.mapping("prices.yaml")))
 
 

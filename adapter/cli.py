@@ -13,14 +13,18 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from werkzeug.serving import make_server
 
+from adapter import billing_cli, licences
 from adapter.cli_context import Context, or_exit, pass_context
 from adapter.errors import ApiError
 from adapter.explain import WhatIf, WhatIfError, render_text, what_if
 from adapter.limits import date_problem
+from adapter.logs import configure_logging
 from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS
 from adapter.providers import ProviderError, enabled, helpdesk_keys, installed
 from adapter.settings import PREFIX
+from mappings.check import check_all
 from mappings.settings import load_settings, prefix_of
 from mappings.yamlfile import FileErrors
 
@@ -69,8 +73,6 @@ def main(ctx: click.Context) -> None:
 @pass_context
 def check(ctx: Context) -> None:
     """Validate the settings and every mapping file; errors name file, line and field."""
-    from mappings.check import check_all
-
     problems = 0
     try:
         settings = load_settings()
@@ -239,10 +241,8 @@ def explain(
 @pass_context
 def import_licences(ctx: Context, file: Path) -> None:
     """Import licences from a CSV or JSON file (all or nothing)."""
-    from adapter.licences import import_licences as run
-
     try:
-        report = run(ctx.store, ctx.policy, file, helpdesk_keys(ctx.settings))
+        report = licences.import_licences(ctx.store, ctx.policy, file, helpdesk_keys(ctx.settings))
     except FileErrors as e:
         for error in e.errors:
             click.echo(f"error: {error}", err=True)
@@ -266,14 +266,14 @@ def db() -> None:
 @pass_context
 def upgrade(ctx: Context) -> None:
     """Apply all migrations."""
-    from adapter.store import upgrade as run
+    from adapter.store import upgrade as run  # lazy: SQLAlchemy only for database commands
 
     run(ctx.settings.database_url)
     click.echo("database is up to date")
 
 
 def _services(ctx: Context) -> Any:
-    from adapter.services import build_services
+    from adapter.services import build_services  # lazy: SQLAlchemy only for database commands
 
     ctx.store  # noqa: B018 - refuses an unmigrated database with advice
     return or_exit(lambda: build_services(ctx.settings, store=ctx.store))
@@ -281,8 +281,6 @@ def _services(ctx: Context) -> Any:
 
 def _configure_logging(ctx: Context) -> None:
     """JSON lines on stderr for the long-running commands (one-shot commands keep plain text)."""
-    from adapter.logs import configure_logging
-
     configure_logging(ctx.settings.log_level)
 
 
@@ -299,8 +297,7 @@ def _until_signalled() -> threading.Event:
 @pass_context
 def serve(ctx: Context, host: str, port: int) -> None:
     """Web (webhooks, health) and an embedded worker in one process."""
-    from werkzeug.serving import make_server
-
+    # lazy: the web tier and the worker load for the commands that run them
     from adapter.app import ConfigError, create_app
     from adapter.worker import start_threads
 
@@ -324,12 +321,12 @@ def serve(ctx: Context, host: str, port: int) -> None:
 @pass_context
 def worker(ctx: Context) -> None:
     """The worker alone (several may run against PostgreSQL, with gunicorn in front)."""
-    from adapter.worker import start_threads
+    from adapter.worker import start_threads  # lazy: as in serve
 
     _configure_logging(ctx)
     services = _services(ctx)
     if ctx.settings.metrics_port:
-        from adapter.metrics import serve_worker_metrics
+        from adapter.metrics import serve_worker_metrics  # lazy: prometheus only when asked
 
         serve_worker_metrics(ctx.settings.metrics_host, ctx.settings.metrics_port)
     stop = _until_signalled()
@@ -380,7 +377,7 @@ def dead_letters_list(ctx: Context) -> None:
 @pass_context
 def dead_letters_retry(ctx: Context, key: str) -> None:
     """Put a dead letter (ID as listed, e.g. outbox-7) back in its queue, history kept."""
-    from adapter.admin import parse_dead_letter_key, retry_dead_letter
+    from adapter.admin import parse_dead_letter_key, retry_dead_letter  # lazy: SQLAlchemy
 
     if parse_dead_letter_key(key) is None:
         raise click.BadParameter("an ID as listed, e.g. outbox-7 or inbox-3", param_hint="ID")
@@ -389,14 +386,8 @@ def dead_letters_retry(ctx: Context, key: str) -> None:
     click.echo(f"{key} is queued again")
 
 
-def _add_billing_commands() -> None:
-    from adapter.billing_cli import COMMANDS
-
-    for command in COMMANDS:
-        main.add_command(command)
-
-
-_add_billing_commands()
+for billing_command in billing_cli.COMMANDS:
+    main.add_command(billing_command)
 
 
 @main.command()
@@ -410,7 +401,7 @@ _add_billing_commands()
 @pass_context
 def reconcile(ctx: Context, since: datetime | None, only: str | None) -> None:
     """Catch up on tickets changed in the helpdesk while the adapter was not listening."""
-    from adapter.worker import Worker
+    from adapter.worker import Worker  # lazy: as in serve
 
     services = _services(ctx)
     helpdesks = list(services.helpdesks.values())
@@ -467,6 +458,7 @@ def replay(
 ) -> None:
     """Decide stored tickets again under the current policy and contracts; report what would
     change. Without --since, --until or --customer: every ticket with a decision."""
+    # lazy: SQLAlchemy only for database commands
     from adapter.replay import Replay, ReplayRequest, describe
     from mappings.admin import ReplayReportSchema
 

@@ -10,6 +10,7 @@ import click
 
 from adapter.policy import Policy
 from adapter.settings import Settings
+from mappings.plans import load_policy
 from mappings.settings import load_settings
 from mappings.yamlfile import FileErrors
 
@@ -36,8 +37,6 @@ class Context:
     @property
     def policy(self) -> Policy:
         if self._policy is None:
-            from mappings.plans import load_policy  # lazy: `--help` reads no mapping code
-
             self._policy = or_exit(lambda: load_policy(self.settings.mapping("plans.yaml")))
         return self._policy
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from adapter.contracts import Licence, contract_from_licence
 from adapter.policy import Policy
+from mappings.licences import read_licence_file
 
 CUSTOMER_CHANGED = "customer_changed"  # an inbox payload: re-decide this customer's tickets
 
@@ -59,8 +60,6 @@ def store_licences(
 
 def import_licences(store: Any, policy: Policy, path: Path, helpdesks: Iterable[str]) -> Any:
     """A CSV or JSON file, all or nothing: raises FileErrors before anything is written."""
-    from mappings.licences import read_licence_file
-
     licences = read_licence_file(path, policy.plans)
     with store.session() as session:
         now = datetime.now(UTC)

@@ -226,6 +226,37 @@ def test_adapter_imports_nothing_from_connectors_or_webhooks() -> None:
         )
 
 
+def _says_why(lines: list[str], line: int) -> bool:
+    """The import at `line` (from 1), or the comment heading its block of imports, says
+    `# lazy: <why>`."""
+    index = line - 1
+    while index >= 0:
+        text = lines[index].strip()
+        if "# lazy:" in text:
+            return True
+        if not text.startswith(("from ", "import ")):
+            return False
+        index -= 1
+    return False
+
+
+def test_imports_inside_functions_say_why_they_wait() -> None:
+    """With no cycle to dodge, an import waits inside a function only to keep start-up light."""
+    modules = find_modules(ROOT, PRODUCT_PACKAGES)
+    sources = {m.path: m.path.read_text(encoding="utf-8").splitlines() for m in modules.values()}
+    silent = [
+        edge
+        for edge in import_edges(modules)
+        if edge.in_function and not _says_why(sources[edge.path], edge.line)
+    ]
+    if silent:
+        pytest.fail(
+            f"{len(silent)} import(s) inside a function without a `# lazy: <why>` comment:\n"
+            + "\n".join(f"    {edge.describe(ROOT)}" for edge in silent),
+            pytrace=False,
+        )
+
+
 def test_the_product_packages_are_found_with_their_imports() -> None:
     """Guards the two tests above against passing because they read nothing."""
     modules = find_modules(ROOT, PRODUCT_PACKAGES)

@@ -64,6 +64,6 @@ def setup_zammad(webhook_url: str | None) -> None:
 @click.option("--language", type=click.Choice(["de", "en"]), help="Default: the LANGUAGE setting.")
 def demo(language: str | None) -> None:
     """A month of tickets through the built-in Zammad stand-in, on a temporary database."""
-    from standins import demo as scenario
+    from standins import demo as scenario  # lazy: the stand-in and the rig, for the demo only
 
     scenario.run(language or load_settings().language)

@@ -16,6 +16,7 @@ from adapter.policy import Policy
 from adapter.settings import Settings
 from connectors.zammad.client import ZammadClient
 from connectors.zammad.settings import zammad_settings
+from mappings.plans import load_policy
 from mappings.yamlfile import FileErrors
 from mappings.zammad import Rule, ZammadMapping, load_mapping
 
@@ -280,8 +281,6 @@ def flagging_defaults(
 def installed_warnings(settings: Settings) -> list[str]:
     """`flagging_defaults` for the Zammad the settings name; nothing without one. A Zammad
     that cannot be read is a warning, not an error: `check` must work offline."""
-    from mappings.plans import load_policy
-
     zammad = zammad_settings(settings)
     if not zammad.connected:
         return []
