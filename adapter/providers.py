@@ -96,7 +96,8 @@ class Provider:
     blueprint: Blueprint | None = None  # what it receives over HTTP (its module in webhooks/)
     # Adds its paths, schemas and security schemes to the app's OpenAPI document.
     openapi: Callable[[APISpec, Flask], None] | None = None
-    helpdesk: Callable[[Settings, Policy], Helpdesk] | None = None
+    # None from it: not configured, so not a helpdesk to decide in (its rows wait).
+    helpdesk: Callable[[Settings, Policy], Helpdesk | None] | None = None
     commands: Callable[[], Sequence[click.Command]] = _none  # added to `entitlements`
     jobs: Callable[[Settings], Sequence[Job]] = _none  # the worker's interval jobs
     warnings: Callable[[Settings], Iterable[str]] = _none  # `check`: e.g. what is installed there

@@ -28,5 +28,9 @@ class Services:
 def build_services(settings: Settings, *, store: Store | None = None) -> Services:
     policy = load_policy(settings.mapping("plans.yaml"))
     store = store or Store(make_engine(settings.database_url))
-    helpdesks = {p.key: p.helpdesk(settings, policy) for p in enabled(settings) if p.helpdesk}
+    helpdesks = {
+        p.key: helpdesk
+        for p in enabled(settings)
+        if p.helpdesk and (helpdesk := p.helpdesk(settings, policy)) is not None
+    }
     return Services(settings, policy, store, helpdesks)

@@ -19,6 +19,7 @@ from marshmallow import ValidationError
 
 from adapter import metrics
 from adapter.web.errors import ApiProblem
+from connectors.rt.settings import rt_settings
 from mappings.rt import HELPDESK, load_webhook
 from mappings.yamlfile import flatten_messages
 from webhooks.inbound import delivery_key, signed_json
@@ -30,7 +31,14 @@ bp = Blueprint(HELPDESK, __name__, url_prefix="/webhooks")
 @bp.post("/rt")
 def receive() -> ResponseReturnValue:
     services = current_app.extensions["entitlements"]
-    body, text, data = signed_json(HELPDESK, services.settings.of(HELPDESK).webhook_secret)
+    if HELPDESK not in services.helpdesks:
+        raise ApiProblem(
+            503,
+            "not_configured",
+            "Request Tracker is not configured here: set ENTITLEMENTS_RT_URL, its credentials "
+            "and ENTITLEMENTS_RT_WEBHOOK_SECRET",
+        )
+    body, text, data = signed_json(HELPDESK, rt_settings(services.settings).webhook_secret)
     try:
         event = load_webhook(data)
     except ValidationError as e:

@@ -47,10 +47,14 @@ class RtHelpdesk:
         self.language = mapping.language or language
 
     @classmethod
-    def from_settings(cls, settings: Settings, policy: Policy) -> RtHelpdesk:
+    def from_settings(cls, settings: Settings, policy: Policy) -> RtHelpdesk | None:
+        """None without RT configured: every decision reads RT, so there is no helpdesk to
+        decide in (no polling, no re-checks; its webhook answers 503)."""
         rt = rt_settings(settings)
-        client = rt.client() if rt.configured else None
-        return cls(load_mapping(settings.mapping("rt.yaml")), policy, client, settings.language)
+        if not rt.configured:
+            return None
+        mapping = load_mapping(settings.mapping("rt.yaml"))
+        return cls(mapping, policy, rt.client(), settings.language)
 
     def facts(self, payload: dict[str, Any]) -> TicketFacts:
         """The payload names the ticket; everything else is read from RT: one search, which

@@ -14,8 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from adapter.errors import ApiError
+from adapter.settings import Settings
 from connectors.rt.client import RtClient
-from mappings.rt import RtMapping
+from connectors.rt.settings import rt_settings
+from mappings.rt import RtMapping, load_mapping
+from mappings.yamlfile import FileErrors
 
 TICKET = "RT::Queue-RT::Ticket"
 USER = "RT::User"
@@ -237,3 +241,26 @@ PERL
 
 1;
 """
+
+
+def installed_warnings(settings: Settings) -> list[str]:
+    """`check`: what is missing in the RT the settings name (nothing without one). An RT that
+    cannot be read is a warning, not an error: `check` must work offline."""
+    rt = rt_settings(settings)
+    if not rt.configured:
+        return []
+    try:
+        mapping = load_mapping(settings.mapping("rt.yaml"))
+    except FileErrors:
+        return []  # reported as errors already
+    client = rt.client()
+    try:
+        warnings = unapplied(client, mapping)
+        if client.me().get("Timezone") != "UTC":
+            warnings.append(
+                "the API user's time zone is not UTC: polling would read times wrongly "
+                "(entitlements setup-rt sets it)"
+            )
+    except ApiError as e:
+        return [f"could not read RT ({e}): its custom fields not checked"]
+    return warnings
