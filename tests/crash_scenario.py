@@ -140,7 +140,14 @@ def written_back_once(zammad: ZammadStandin, store: Store, tickets: list[int]) -
         if len(notes(zammad, ticket)) != 1:
             problems.append(f"ticket {ticket}: {len(notes(zammad, ticket))} notes")
         if puts[f"/api/v1/tickets/{ticket}"] != 1:
-            problems.append(f"ticket {ticket}: {puts[f'/api/v1/tickets/{ticket}']} PUTs")
+            # What each PUT carried, for finding out why: its fields, and whether a note.
+            carried = [
+                ("note + " if "article" in (r.body or {}) else "")
+                + (",".join(sorted(set(r.body) - {"article"})) if r.body else "no body")
+                for r in zammad.requests
+                if r.method == "PUT" and r.path == f"/api/v1/tickets/{ticket}" and r.status == 200
+            ]
+            problems.append(f"ticket {ticket}: {len(carried)} PUTs ({'; '.join(carried)})")
         if not zammad.ticket(ticket)["entitlement_quota"]:
             problems.append(f"ticket {ticket}: no quota written")
     return problems

@@ -1094,3 +1094,26 @@ def test_default_payload_carries_accounted_time_as_a_float(
     assert zammad.wait_for_deliveries(5)
     [(_, body)] = receiver.received
     assert b'"accounted_time":0.0,' in body
+
+
+def test_a_request_whose_body_never_arrived_whole_is_not_handled(
+    zammad: ZammadStandin, customer: int
+) -> None:
+    """A worker killed while sending: Puma drops a request whose body ends early and Rails never
+    sees it (puma/lib/puma/client.rb, Client#read_body raises EOFError), so the stand-in must not
+    record or apply it. (It answered it as an empty PUT, which the soak counted as a write.)"""
+    ticket_id = zammad.create_ticket("Cut off", customer)
+    before = zammad.ticket(ticket_id)
+    body = json.dumps({"title": "never sent whole"}).encode()
+    port = int(zammad.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        head = (
+            f"PUT /api/v1/tickets/{ticket_id} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: Token token={zammad.token}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        sock.sendall(head.encode())
+        sock.shutdown(socket.SHUT_WR)  # the body never comes
+        assert sock.recv(1024) == b""  # closed without an answer
+    assert [r for r in zammad.requests if r.method == "PUT"] == []
+    assert zammad.ticket(ticket_id) == before

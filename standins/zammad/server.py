@@ -48,6 +48,13 @@ class Handler(LoopbackHandler):
             self.send_error(HTTPStatus.BAD_REQUEST)
             return
         raw = self.rfile.read(length) if length else b""
+        if len(raw) < length:
+            # The client went away before its body was complete (a killed worker). Puma, which
+            # serves Zammad, never hands such a request to Rails: its Client#read_body raises
+            # EOFError on a socket closed mid-body (puma/lib/puma/client.rb). Answering it as an
+            # empty request would record a PUT that Zammad never saw.
+            self.close_connection = True
+            return
         reply = self.server.standin._handle(self.command, self.path, self.headers, raw)
         if reply is None:
             self.server.mark_reset(self.connection)
