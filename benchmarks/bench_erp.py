@@ -2,12 +2,12 @@
 
 Run: python benchmarks/bench_erp.py [--licences 100000] [--page-size 100] [--batches 100]
      [--batch-size 1000] [--database-url URL] [--tracemalloc]
-Targets: the sync stores at least 5,000 licences/s on SQLite, with peak memory growth under
+Targets: the pull stores at least 5,000 licences/s on SQLite, with peak memory growth under
 100 MB; the push is reported in licences/s.
 
 The stand-in runs in a child process: its item generation and JSON encoding would otherwise
-compete with the sync for this process's GIL, and its memory would count as the sync's.
-Memory is the growth of peak RSS over the RSS before the sync (no tracing overhead);
+compete with the pull for this process's GIL, and its memory would count as the pull's.
+Memory is the growth of peak RSS over the RSS before the pull (no tracing overhead);
 `--tracemalloc` adds a second, traced run that reports Python's own peak allocation.
 The push goes through Flask's test client: the app's work (auth, validation, one
 transaction per batch) without an HTTP server's, which is not the adapter's code.
@@ -31,8 +31,8 @@ from adapter.services import build_services
 from adapter.settings import Settings
 from adapter.store import Store, make_engine, upgrade
 from connectors.erp.client import ErpClient
+from connectors.erp.pull import pull_erp
 from connectors.erp.settings import ErpSettings
-from connectors.erp.sync import sync_erp
 from connectors.zammad.settings import ZammadSettings
 from mappings.erp import load_erp_mapping
 from mappings.plans import load_policy
@@ -65,7 +65,7 @@ def fresh_store(url: str | None, directory: Path, name: str) -> tuple[str, Store
     return url, Store(make_engine(url))
 
 
-def bench_sync(args: argparse.Namespace, directory: Path, traced: bool) -> None:
+def bench_pull(args: argparse.Namespace, directory: Path, traced: bool) -> None:
     context = multiprocessing.get_context("spawn")  # a clean child: no copy of our heap
     parent, child = context.Pipe()
     process = context.Process(target=serve, args=(args.licences, args.page_size, child))
@@ -84,7 +84,7 @@ def bench_sync(args: argparse.Namespace, directory: Path, traced: bool) -> None:
         if traced:
             tracemalloc.start()
         started = time.perf_counter()
-        report = sync_erp(store, policy, client, mapping, datetime.now(UTC), helpdesks=("zammad",))
+        report = pull_erp(store, policy, client, mapping, datetime.now(UTC), helpdesks=("zammad",))
         elapsed = time.perf_counter() - started
         traced_peak = tracemalloc.get_traced_memory()[1] / 2**20 if traced else None
         if traced:
@@ -97,7 +97,7 @@ def bench_sync(args: argparse.Namespace, directory: Path, traced: bool) -> None:
         if process.is_alive():
             process.terminate()
     stored = report.created + report.updated
-    label = "sync (traced)" if traced else "sync"
+    label = "pull (traced)" if traced else "pull"
     print(
         f"{label}: {stored:,} licences stored from {report.pages:,} pages (the last, empty, "
         f"ends the run; {requests:,} requests) in {elapsed:.1f} s: "
@@ -161,7 +161,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=100, help="0: no push")
     parser.add_argument("--batch-size", type=int, default=1_000)
     parser.add_argument("--database-url", help="default: a fresh SQLite file per part")
-    parser.add_argument("--tracemalloc", action="store_true", help="also a traced sync run")
+    parser.add_argument("--tracemalloc", action="store_true", help="also a traced pull run")
     args = parser.parse_args()
     if args.database_url and args.tracemalloc:
         parser.error("--tracemalloc needs fresh databases: leave out --database-url")
@@ -169,9 +169,9 @@ def main() -> None:
         print("note: with --database-url, both parts write to that one (empty) database")
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        bench_sync(args, directory, traced=False)
+        bench_pull(args, directory, traced=False)
         if args.tracemalloc:
-            bench_sync(args, directory, traced=True)
+            bench_pull(args, directory, traced=True)
         if args.batches:
             bench_push(args, directory)
 

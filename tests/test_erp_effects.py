@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from adapter.settings import Settings
-from connectors.erp.cli import pull
+from connectors.erp.cli import pull_once
 from connectors.erp.settings import ErpSettings
 from standins.erp import ErpStandin
 from standins.rig import Rig
@@ -105,7 +105,7 @@ def test_a_pulled_licence_clears_todays_no_contract(rig, erp):
             "addons": [],
         }
     )
-    report = pull(rig.services, datetime.now(UTC))
+    report = pull_once(rig.services, datetime.now(UTC))
     assert (report.created, report.changed_customers) == (1, ["C-PULL"])
     assert_covered_now(rig, org, ticket, "pro")
 
@@ -159,7 +159,7 @@ def test_a_termination_takes_the_plan_away(rig):
     assert rig.zammad.ticket(ticket)["entitlement_billable"] is True
 
 
-def test_sync_erp_command_reports_and_resumes(database_url, store, erp):
+def test_pull_erp_command_reports_and_resumes(database_url, store, erp):
     from click.testing import CliRunner
 
     from adapter.cli import main
@@ -190,16 +190,19 @@ def test_sync_erp_command_reports_and_resumes(database_url, store, erp):
         "ENTITLEMENTS_ERP_URL": erp.url,
         "ENTITLEMENTS_ERP_TOKEN": erp.token,
     }
-    first = CliRunner().invoke(main, ["sync-erp"], env=env)
+    first = CliRunner().invoke(main, ["pull-erp"], env=env)
     assert first.exit_code == 0, first.output
     assert "created 3, updated 0, unchanged 0, stale 0, invalid 1" in first.output
     assert "invalid: LIC-CLI-BAD: plan: " in first.output
     assert "3 customer(s) queued to be decided again" in first.output
+    # The command's old name still works, and says it is deprecated.
     again = CliRunner().invoke(main, ["sync-erp"], env=env)
     assert "created 0" in again.output and "queued" not in again.output
+    assert "'sync-erp' is deprecated" in again.output
+    assert "sync-erp" not in CliRunner().invoke(main, ["--help"]).output
     missing = CliRunner().invoke(
         main,
-        ["sync-erp"],
+        ["pull-erp"],
         env={
             "ENTITLEMENTS_DATABASE_URL": database_url,
             "ENTITLEMENTS_ERP_URL": "",

@@ -1,5 +1,5 @@
 """The ERP pull: erp.yaml, the client (faults with `responses`), the stand-in on loopback, and
-`sync_erp` (checkpoints, resuming a killed sync, invalid items, changed customers)."""
+`pull_erp` (checkpoints, resuming a killed pull, invalid items, changed customers)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from adapter.cli import main
 from adapter.settings import Settings
 from adapter.store.models import LicenceRow
 from connectors.erp.client import TIMEOUT, ErpClient, ErpNotConfigured
+from connectors.erp.pull import CHECKPOINT, pull_erp
 from connectors.erp.settings import ErpSettings
-from connectors.erp.sync import CHECKPOINT, sync_erp
 from mappings.erp import (
     MISSING,
     Paging,
@@ -495,14 +495,14 @@ def test_retries_are_bounded(standin, mapping, slept):
     assert len(erp.requests) == 4
 
 
-# --- sync_erp -----------------------------------------------------------------------------------
+# --- pull_erp -----------------------------------------------------------------------------------
 
 
-def test_a_first_sync_stores_every_licence_once_with_its_contract(
+def test_a_first_pull_stores_every_licence_once_with_its_contract(
     store, policy, mapping, standin, slept
 ):
     erp = standin(250)
-    report = sync_erp(
+    report = pull_erp(
         store, policy, client_for(erp, mapping, slept), mapping, NOW, helpdesks=HELPDESKS
     )
     assert (report.pages, report.created, report.invalid, report.complete) == (4, 250, 0, True)
@@ -524,17 +524,17 @@ def test_a_first_sync_stores_every_licence_once_with_its_contract(
     }
 
 
-def test_the_next_sync_reads_only_what_changed_since(store, policy, mapping, standin, slept):
+def test_the_next_pull_reads_only_what_changed_since(store, policy, mapping, standin, slept):
     erp = standin(150)
     client = client_for(erp, mapping, slept)
-    sync_erp(store, policy, client, mapping, NOW, helpdesks=HELPDESKS)
+    pull_erp(store, policy, client, mapping, NOW, helpdesks=HELPDESKS)
     erp.clear_requests()
-    again = sync_erp(store, policy, client, mapping, NOW, helpdesks=HELPDESKS)
+    again = pull_erp(store, policy, client, mapping, NOW, helpdesks=HELPDESKS)
     # The newest licence is read again (the filter is inclusive); it changes nothing.
     assert (again.created, again.updated, again.unchanged) == (0, 0, 1)
     assert again.changed_customers == []
     erp.update("LIC-000004", state="TERMINATED", cancellation_date="2026-03-31")
-    third = sync_erp(store, policy, client, mapping, NOW, helpdesks=HELPDESKS)
+    third = pull_erp(store, policy, client, mapping, NOW, helpdesks=HELPDESKS)
     assert (third.updated, third.unchanged, third.changed_customers) == (1, 1, ["C-00002"])
     with store.session() as session:
         (contract,) = [c for c in store.contracts_for(session, "C-00002") if c.id == "LIC-000004"]
@@ -545,7 +545,7 @@ def test_cancellations_and_terminations_from_the_erp_end_contracts(
     store, policy, mapping, standin, slept
 ):
     erp = standin(100)  # licence 41 has notice given, 97 is terminated (see generated_item)
-    sync_erp(store, policy, client_for(erp, mapping, slept), mapping, NOW, helpdesks=HELPDESKS)
+    pull_erp(store, policy, client_for(erp, mapping, slept), mapping, NOW, helpdesks=HELPDESKS)
     with store.session() as session:
         cancelled = store.licence(session, "LIC-000041")
         terminated = store.licence(session, "LIC-000097")
@@ -560,11 +560,11 @@ def test_a_repeat_changes_nothing_and_an_older_revision_is_ignored(
 ):
     erp = standin(3)
     client = client_for(erp, mapping, slept)
-    sync_erp(store, policy, client, mapping, NOW, helpdesks=HELPDESKS)
+    pull_erp(store, policy, client, mapping, NOW, helpdesks=HELPDESKS)
     erp.update("LIC-000001", version=3, customer={"number": "C-00001", "name": "Neu GmbH"})
-    assert sync_erp(store, policy, client, mapping, NOW, helpdesks=HELPDESKS).updated == 1
+    assert pull_erp(store, policy, client, mapping, NOW, helpdesks=HELPDESKS).updated == 1
     erp.update("LIC-000001", version=2, customer={"number": "C-00001", "name": "Alt GmbH"})
-    stale = sync_erp(store, policy, client, mapping, NOW, helpdesks=HELPDESKS)
+    stale = pull_erp(store, policy, client, mapping, NOW, helpdesks=HELPDESKS)
     assert (stale.stale, stale.updated, stale.changed_customers) == (1, 0, [])
     with store.session() as session:
         licence = store.licence(session, "LIC-000001")
@@ -574,9 +574,9 @@ def test_a_repeat_changes_nothing_and_an_older_revision_is_ignored(
 def test_a_licence_moved_to_another_customer_reports_both(store, policy, mapping, standin, slept):
     erp = standin(3)
     client = client_for(erp, mapping, slept)
-    sync_erp(store, policy, client, mapping, NOW, helpdesks=HELPDESKS)
+    pull_erp(store, policy, client, mapping, NOW, helpdesks=HELPDESKS)
     erp.update("LIC-000002", customer={"number": "C-00777", "name": "Käufer AG"})
-    report = sync_erp(store, policy, client, mapping, NOW, helpdesks=HELPDESKS)
+    report = pull_erp(store, policy, client, mapping, NOW, helpdesks=HELPDESKS)
     assert report.changed_customers == ["C-00001", "C-00777"]
 
 
@@ -588,7 +588,7 @@ def test_invalid_items_are_reported_and_counted_and_the_rest_is_stored(
     erp.update("LIC-000003", order_date="15.03.2026")
     erp.update("LIC-000004", article={"sku": "UNKNOWN-SKU"})
     erp.put({"id": "BROKEN", "customer": None})
-    report = sync_erp(
+    report = pull_erp(
         store, policy, client_for(erp, mapping, slept), mapping, NOW, helpdesks=HELPDESKS
     )
     assert (report.invalid, report.created, licence_count(store)) == (4, 7, 7)
@@ -605,7 +605,7 @@ def test_invalid_items_are_reported_and_counted_and_the_rest_is_stored(
 
 
 @pytest.mark.parametrize("style", ["page", "cursor"])
-def test_a_sync_killed_half_way_resumes_with_no_gap_and_no_page_twice(
+def test_a_pull_killed_half_way_resumes_with_no_gap_and_no_page_twice(
     store, policy, mapping, standin, slept, style
 ):
     erp = standin(1_000, paging=style)
@@ -620,9 +620,9 @@ def test_a_sync_killed_half_way_resumes_with_no_gap_and_no_page_twice(
             raise Killed
 
     with pytest.raises(Killed):
-        sync_erp(store, policy, client, pull, NOW, on_page=kill_after_page_3, helpdesks=HELPDESKS)
+        pull_erp(store, policy, client, pull, NOW, on_page=kill_after_page_3, helpdesks=HELPDESKS)
     assert licence_count(store) == 300
-    resumed = sync_erp(store, policy, client, pull, NOW, helpdesks=HELPDESKS)
+    resumed = pull_erp(store, policy, client, pull, NOW, helpdesks=HELPDESKS)
     assert (resumed.created, resumed.unchanged, resumed.complete) == (700, 0, True)
     assert licence_count(store) == 1_000
     key = "page" if style == "page" else "cursor"
@@ -642,7 +642,7 @@ def test_a_page_that_fails_after_its_retries_is_fetched_again_on_the_next_run(
             erp.inject_fault(500, times=2)  # both attempts at page 3
 
     with pytest.raises(errors.ApiServerError):
-        sync_erp(
+        pull_erp(
             store,
             policy,
             client,
@@ -652,7 +652,7 @@ def test_a_page_that_fails_after_its_retries_is_fetched_again_on_the_next_run(
             helpdesks=HELPDESKS,
         )
     assert licence_count(store) == 20 and checkpoint(store)["page"] == 3
-    report = sync_erp(store, policy, client, pull, NOW, helpdesks=HELPDESKS)
+    report = pull_erp(store, policy, client, pull, NOW, helpdesks=HELPDESKS)
     assert (report.created, report.unchanged) == (30, 0)
     pages = [r.params["page"] for r in erp.requests if r.status == 200]
     assert pages == ["1", "2", "3", "4", "5", "6"]
@@ -674,7 +674,7 @@ def test_a_page_and_its_checkpoint_commit_together(
 
     monkeypatch.setattr(store, "set_checkpoint", broken_on_page_2)
     with pytest.raises(RuntimeError):
-        sync_erp(store, policy, client_for(erp, pull, slept), pull, NOW, helpdesks=HELPDESKS)
+        pull_erp(store, policy, client_for(erp, pull, slept), pull, NOW, helpdesks=HELPDESKS)
     assert licence_count(store) == 10 and checkpoint(store)["page"] == 2
 
 
@@ -689,7 +689,7 @@ def test_a_resumed_run_keeps_the_page_size_it_started_with(store, policy, mappin
         raise Stopped
 
     with pytest.raises(Stopped):
-        sync_erp(
+        pull_erp(
             store,
             policy,
             client_for(erp, small, slept),
@@ -699,7 +699,7 @@ def test_a_resumed_run_keeps_the_page_size_it_started_with(store, policy, mappin
             helpdesks=HELPDESKS,
         )
     large = with_paging(mapping, page_size=25)  # erp.yaml edited before the resume
-    report = sync_erp(store, policy, client_for(erp, large, slept), large, NOW, helpdesks=HELPDESKS)
+    report = pull_erp(store, policy, client_for(erp, large, slept), large, NOW, helpdesks=HELPDESKS)
     assert (report.created, report.unchanged) == (30, 0)
     assert [r.params["per_page"] for r in erp.requests] == ["10"] * 5
     assert checkpoint(store)["page_size"] == 25
@@ -713,7 +713,7 @@ def test_a_paging_style_switch_restarts_the_run_from_its_filter_time(
         position = {"style": "page", "updated_since": None, "page": 7, "page_size": 10}
         store.set_checkpoint(session, CHECKPOINT, position, NOW)
     pull = cursor_mapping(mapping)
-    report = sync_erp(store, policy, client_for(erp, pull, slept), pull, NOW, helpdesks=HELPDESKS)
+    report = pull_erp(store, policy, client_for(erp, pull, slept), pull, NOW, helpdesks=HELPDESKS)
     assert report.created == 5 and checkpoint(store)["style"] == "cursor"
 
 
@@ -721,7 +721,7 @@ def test_on_page_gets_each_pages_changed_customers(store, policy, mapping, stand
     erp = standin(6)
     pull = with_paging(mapping, page_size=3)
     seen = []
-    sync_erp(
+    pull_erp(
         store,
         policy,
         client_for(erp, pull, slept),
@@ -733,10 +733,10 @@ def test_on_page_gets_each_pages_changed_customers(store, policy, mapping, stand
     assert seen == [(1, ["C-00001"]), (2, ["C-00002"]), (3, [])]
 
 
-def test_sync_report_lists_problems_as_text(store, policy, mapping, standin, slept):
+def test_pull_report_lists_problems_as_text(store, policy, mapping, standin, slept):
     erp = standin(0)
     erp.put({"id": "X-1", "customer": {"number": "C-1"}, "article": {"sku": "SP-COM"}})
-    report = sync_erp(
+    report = pull_erp(
         store, policy, client_for(erp, mapping, slept), mapping, NOW, helpdesks=HELPDESKS
     )
     assert [str(p) for p in report.problems] == [

@@ -24,8 +24,8 @@ from adapter.settings import Settings
 from adapter.store import Store, make_engine
 from adapter.worker import Worker
 from connectors.erp.client import ErpClient
+from connectors.erp.pull import pull_erp
 from connectors.erp.settings import ErpSettings
-from connectors.erp.sync import sync_erp
 from mappings.erp import load_erp_mapping
 from mappings.settings import parse_settings
 from mappings.yamlfile import FileErrors
@@ -156,7 +156,7 @@ def test_erp_pulls_count_licences_by_outcome_and_invalid_items(store):
         erp.update("LIC-000002", order_date="15.03.2026")  # invalid: skipped and counted
         delta = Delta(*(licences(o, "pull") for o in ("created", "invalid", "unchanged")))
         with ErpClient(erp.url, erp.token, mapping, sleep=lambda _: None) as erp_client:
-            report = sync_erp(
+            report = pull_erp(
                 store,
                 services.policy,
                 erp_client,

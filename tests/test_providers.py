@@ -22,6 +22,7 @@ from adapter.providers import GROUP, Provider, ProviderError, enabled, installed
 from adapter.services import build_services
 from adapter.store.models import InboxRow
 from connectors.erp.openapi import LICENCE_EXAMPLE
+from connectors.erp.settings import erp_settings
 from mappings.settings import parse_settings
 from mappings.yamlfile import FileErrors
 
@@ -97,7 +98,7 @@ def test_the_providers_commands_are_listed_with_the_core_ones() -> None:
     from adapter.cli import main
 
     listed = CliRunner().invoke(main, ["--help"]).output
-    for name in ("check", "setup-zammad", "sync-erp", "demo"):
+    for name in ("check", "setup-zammad", "pull-erp", "demo"):
         assert f"  {name} " in listed, name
 
 
@@ -115,9 +116,9 @@ def test_a_zammad_less_installation_loads_no_zammad_settings() -> None:
 
 def test_an_enabled_providers_settings_are_checked_and_named_with_their_prefix() -> None:
     with pytest.raises(FileErrors) as raised:
-        parse_settings({"ZAMMAD_URL": "not a url", "ERP_SYNC_INTERVAL": "-1"}, None)
+        parse_settings({"ZAMMAD_URL": "not a url", "ERP_PULL_INTERVAL": "-1"}, None)
     named = {error.field for error in raised.value.errors}
-    assert named == {"ENTITLEMENTS_ZAMMAD_URL", "ENTITLEMENTS_ERP_SYNC_INTERVAL"}
+    assert named == {"ENTITLEMENTS_ZAMMAD_URL", "ENTITLEMENTS_ERP_PULL_INTERVAL"}
 
 
 def test_a_provider_that_is_not_installed_cannot_be_enabled() -> None:
@@ -165,3 +166,28 @@ def test_check_says_which_variables_of_a_disabled_provider_are_ignored(monkeypat
     assert result.exit_code == 0, result.output
     assert "warning: ENTITLEMENTS_ZAMMAD_URL is ignored: zammad is not enabled" in result.output
     assert "zammad.yaml" not in result.output  # a disabled provider's mapping is not checked
+
+
+@pytest.mark.parametrize(
+    ("given", "interval"),
+    [
+        ({"ERP_PULL_INTERVAL": "60"}, 60),
+        ({"ERP_SYNC_INTERVAL": "120"}, 120),  # the deprecated name, still read
+        ({"ERP_SYNC_INTERVAL": "120", "ERP_PULL_INTERVAL": "60"}, 60),
+        ({}, 900),
+    ],
+)
+def test_the_pull_interval_is_read_under_its_deprecated_name_too(given, interval) -> None:
+    assert erp_settings(parse_settings(given, None)).pull_interval == interval
+
+
+def test_check_warns_of_the_deprecated_pull_interval_name(monkeypatch) -> None:
+    monkeypatch.setenv("ENTITLEMENTS_ERP_SYNC_INTERVAL", "600")
+    from adapter.cli import main
+
+    result = CliRunner().invoke(main, ["check"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "warning: ERP_SYNC_INTERVAL (ENTITLEMENTS_ERP_SYNC_INTERVAL) is deprecated: "
+        "name it ERP_PULL_INTERVAL"
+    ) in result.output

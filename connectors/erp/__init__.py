@@ -1,2 +1,2 @@
-"""The ERP: its pull API (`client`), the sync into contracts (`sync`), and a stand-in for
-tests and benchmarks (`standin`). The push comes in through `webhooks.erp`."""
+"""The ERP: its pull API (`client`), the pull into contracts (`pull`), the billing push
+(`billing`), its settings and its provider. The licence push comes in through `webhooks/erp.py`."""

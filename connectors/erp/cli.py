@@ -1,4 +1,4 @@
-"""`entitlements sync-erp`, and the worker's periodic pull."""
+"""`entitlements pull-erp`, and the worker's periodic pull."""
 
 from __future__ import annotations
 
@@ -10,26 +10,26 @@ from adapter.cli_context import Context
 from adapter.errors import ApiError
 from adapter.services import Services, build_services
 from connectors.erp.client import ErpClient, ErpNotConfigured
-from connectors.erp.sync import SyncReport, sync_erp
+from connectors.erp.pull import PullReport, pull_erp
 from mappings.erp import load_erp_mapping_for
 
 
-def pull(services: Services, now: datetime) -> SyncReport:
+def pull_once(services: Services, now: datetime) -> PullReport:
     """One pull from where the last one stopped (raises ErpNotConfigured, ApiError)."""
     mapping = load_erp_mapping_for(services.settings)
     with ErpClient.from_settings(services.settings, mapping) as client:
-        return sync_erp(
+        return pull_erp(
             services.store, services.policy, client, mapping, now, helpdesks=services.helpdesks
         )
 
 
-@click.command("sync-erp")
-def sync_erp_command() -> None:
+@click.command("pull-erp")
+def pull_erp_command() -> None:
     """Pull licences from the ERP, page by page, from where the last pull stopped."""
     ctx = click.get_current_context().ensure_object(Context)
     services = build_services(ctx.settings, store=ctx.store)
     try:
-        report = pull(services, datetime.now(UTC))
+        report = pull_once(services, datetime.now(UTC))
     except (ErpNotConfigured, ApiError) as e:
         raise click.ClickException(str(e)) from e
     click.echo(
@@ -40,3 +40,14 @@ def sync_erp_command() -> None:
         click.echo(f"invalid: {problem}", err=True)
     if report.changed_customers:
         click.echo(f"{len(report.changed_customers)} customer(s) queued to be decided again")
+
+
+# The command's name before "pull" became the one name for the ERP pull: hidden from --help,
+# and it says that it is deprecated, but scripts that call it keep working.
+sync_erp_alias = click.Command(
+    "sync-erp",
+    callback=pull_erp_command.callback,
+    help="Deprecated name of pull-erp.",
+    hidden=True,
+    deprecated=True,
+)

@@ -1,6 +1,6 @@
 """The ERP's pull API as described by `erp.yaml`: licences changed since a time, page by page.
 
-Checkpoint (a JSON object, stored by the sync after each page in that page's transaction):
+Checkpoint (a JSON object, stored by the pull after each page in that page's transaction):
 
     {"style": "page",   "updated_since": S, "page": N,   "page_size": K, "newest": T}
     {"style": "cursor", "updated_since": S, "cursor": C, "page_size": K, "newest": T}
@@ -158,7 +158,9 @@ class ErpClient:
             previous = fingerprint
             if last:
                 state = self._completed(state)
-            logger.debug("erp.page", extra={"number": number, "items": len(items), "last": last})
+            logger.debug(
+                "erp.pull.page", extra={"number": number, "items": len(items), "last": last}
+            )
             yield ErpPage(items, dict(state), number, last, params)
             if last:
                 return
@@ -182,7 +184,9 @@ class ErpClient:
         if position.get("style") != paging.style:
             # erp.yaml switched paging styles: the old position means nothing now; the
             # run restarts from its filter time (repeats are harmless, gaps are not).
-            logger.warning("erp.checkpoint.style-changed", extra={"checkpoint": dict(position)})
+            logger.warning(
+                "erp.pull.checkpoint-style-changed", extra={"checkpoint": dict(position)}
+            )
             return {**fresh, "updated_since": since}
         return {**fresh, **position}
 

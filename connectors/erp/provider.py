@@ -1,5 +1,5 @@
 """The ERP, as the core finds it (entry point `erp`): licences pulled on the worker's interval
-and by `entitlements sync-erp`, billing lines pushed by `entitlements billing export --push`.
+and by `entitlements pull-erp`, billing lines pushed by `entitlements billing export --push`.
 Its licence push comes in through `webhooks/erp.py`."""
 
 from __future__ import annotations
@@ -8,15 +8,15 @@ from adapter.providers import Job, Provider
 from adapter.settings import Settings
 from connectors.erp import openapi
 from connectors.erp.billing import push_billing_lines
-from connectors.erp.cli import pull, sync_erp_command
-from connectors.erp.settings import KEY, ErpSettingsSchema, erp_settings
+from connectors.erp.cli import pull_erp_command, pull_once, sync_erp_alias
+from connectors.erp.settings import KEY, ErpSettingsSchema, deprecated_names, erp_settings
 from mappings.erp import load_erp_mapping
 from webhooks import erp as webhook
 
 
 def jobs(settings: Settings) -> list[Job]:
     erp = erp_settings(settings)
-    return [] if erp.unset() else [Job("erp.sync", erp.sync_interval, pull)]
+    return [] if erp.unset() else [Job("erp.pull", erp.pull_interval, pull_once)]
 
 
 PROVIDER = Provider(
@@ -27,7 +27,8 @@ PROVIDER = Provider(
     load_mapping=load_erp_mapping,
     blueprint=webhook.bp,
     openapi=openapi.paths,
-    commands=lambda: (sync_erp_command,),
+    commands=lambda: (pull_erp_command, sync_erp_alias),
     jobs=jobs,
+    warnings=deprecated_names,
     billing_push=push_billing_lines,
 )

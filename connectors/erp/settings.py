@@ -1,4 +1,4 @@
-"""The ERP's settings: `ENTITLEMENTS_ERP_URL`, `_TOKEN`, `_PUSH_TOKEN` and `_SYNC_INTERVAL`."""
+"""The ERP's settings: `ENTITLEMENTS_ERP_URL`, `_TOKEN`, `_PUSH_TOKEN` and `_PULL_INTERVAL`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from adapter.settings import Settings
 from mappings.settings import SHORT_SECRET
 
 KEY = "erp"
+# The pull interval's name before "pull" became the one name for the ERP pull: still read.
+DEPRECATED = {"SYNC_INTERVAL": "PULL_INTERVAL"}
 
 
 @dataclass(frozen=True)
@@ -18,7 +20,8 @@ class ErpSettings:
     url: str | None = None  # the ERP's API, for the pull and the billing push
     token: str | None = field(default=None, repr=False)  # ours to send to that API
     push_token: str | None = field(default=None, repr=False)  # what the ERP sends us
-    sync_interval: int = 900  # seconds between the worker's pulls; 0: never
+    pull_interval: int = 900  # seconds between the worker's pulls; 0: never
+    deprecated: tuple[str, ...] = ()  # deprecated names that were set, for `check` to warn of
 
     def unset(self) -> list[str]:
         """What calling the ERP's API needs and is not set."""
@@ -34,12 +37,27 @@ class ErpSettingsSchema(Schema):
     URL = fields.Url(require_tld=False)
     TOKEN = fields.String(validate=validate.Length(min=1))
     PUSH_TOKEN = fields.String(validate=SHORT_SECRET)  # the secret we verify
-    SYNC_INTERVAL = fields.Integer(validate=validate.Range(min=0))
+    PULL_INTERVAL = fields.Integer(validate=validate.Range(min=0))
+    SYNC_INTERVAL = fields.Integer(validate=validate.Range(min=0))  # DEPRECATED
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> ErpSettings:
-        return ErpSettings(**{k.lower(): v for k, v in data.items()})
+        deprecated = tuple(old for old in DEPRECATED if old in data)
+        for old, new in DEPRECATED.items():
+            value = data.pop(old, None)
+            if value is not None:
+                data.setdefault(new, value)  # the current name wins
+        values = {k.lower(): v for k, v in data.items()}
+        return ErpSettings(**values, deprecated=deprecated)
 
 
 def erp_settings(settings: Settings) -> ErpSettings:
     return settings.of(KEY, ErpSettings)
+
+
+def deprecated_names(settings: Settings) -> list[str]:
+    """`Provider.warnings`: deprecated settings that are still set."""
+    return [
+        f"ERP_{old} (ENTITLEMENTS_ERP_{old}) is deprecated: name it ERP_{DEPRECATED[old]}"
+        for old in erp_settings(settings).deprecated
+    ]

@@ -1,4 +1,4 @@
-"""`sync_erp`: the ERP's pull API into contracts, one transaction per page.
+"""`pull_erp`: the ERP's pull API into contracts, one transaction per page.
 
 Each page's licences and the checkpoint after that page commit together, so a run that
 stops anywhere (killed, an error after the retries) resumes with the page after the last one
@@ -60,7 +60,7 @@ class PageResult:
 
 
 @dataclass
-class SyncReport:
+class PullReport:
     pages: int = 0
     created: int = 0
     updated: int = 0
@@ -77,7 +77,7 @@ class SyncReport:
         return self.created + self.updated + self.unchanged + self.stale + self.invalid
 
 
-def sync_erp(
+def pull_erp(
     store: Any,
     policy: Policy,
     client: ErpClient,
@@ -86,7 +86,7 @@ def sync_erp(
     *,
     helpdesks: Iterable[str],
     on_page: Callable[[PageResult], None] | None = None,
-) -> SyncReport:
+) -> PullReport:
     """Pull licences changed since the last run into contracts; returns what it did.
 
     The customers whose contracts changed are returned for the record: `store_licences`
@@ -97,7 +97,7 @@ def sync_erp(
     schema = LicenceSchema(policy.plans, mapping.products, strict=False)
     with store.session() as session:
         position = store.checkpoint(session, CHECKPOINT)
-    report = SyncReport()
+    report = PullReport()
     customers: set[str] = set()
     for page in client.pages(position):
         licences, invalid, problems = validate_items(page, mapping, schema)
@@ -118,9 +118,9 @@ def sync_erp(
         )
         for problem in problems:
             # A fixed event name; the problem (licence id, field, message) as a field.
-            logger.warning("erp.sync.invalid-item", extra={"problem": str(problem)})
+            logger.warning("erp.pull.invalid-item", extra={"problem": str(problem)})
         if upsert.conflicts:
-            logger.warning("erp.sync.revision-conflict", extra={"licences": upsert.conflicts})
+            logger.warning("erp.pull.revision-conflict", extra={"licences": upsert.conflicts})
         report.pages += 1
         report.created += upsert.created
         report.updated += upsert.updated
