@@ -1,4 +1,4 @@
-"""What the admin API and the admin page show and do, in one place: organisations with their
+"""What the admin API and the admin page show and do, in one place: customers with their
 contracts and quota use, dead letters and their retry."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class ContractUse:
 
 
 @dataclass(frozen=True)
-class Organisation:
+class CustomerOverview:
     customer_number: str
     name: str | None
     plan: str | None  # the best covering contract's; None: none covers today
@@ -53,7 +53,7 @@ def periods_back(now: datetime, per: str, policy: Policy, count: int) -> list[st
     return periods
 
 
-def organisations(
+def customers(
     store: Store,
     policy: Policy,
     now: datetime,
@@ -61,7 +61,7 @@ def organisations(
     periods: int = 3,
     customer_number: str | None = None,
     language: str = "en",
-) -> tuple[date, list[Organisation]]:
+) -> tuple[date, list[CustomerOverview]]:
     """Customers with contracts, as of `now` (the calendar's day), with the quota each
     contract used in its last `periods` periods; and that day."""
     today = now.astimezone(policy.calendar.time_zone).date()
@@ -99,7 +99,7 @@ def organisations(
         best = best_covering(customer.contracts, today, policy)
         shown = contract_view(best, today) if best else None
         result.append(
-            Organisation(
+            CustomerOverview(
                 customer.number,
                 customer.name,
                 best.plan if best else None,

@@ -1,6 +1,6 @@
 """`/admin`: the admin page, for people who would rather look than read the API.
 
-Server-rendered (Jinja, no scripts): organisations with plan, contract end, notice date and a
+Server-rendered (Jinja, no scripts): customers with plan, contract end, notice date and a
 quota bar per period; dead letters with a retry button; the what-if form. It shows what the
 admin API gives (`adapter.admin`, `adapter.explain`), through the same functions.
 
@@ -42,7 +42,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from adapter import admin_sessions
-from adapter.admin import organisations, retry_dead_letter
+from adapter.admin import customers, retry_dead_letter
 from adapter.explain import WhatIfError, render_text, what_if
 from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS
 from adapter.services import Services
@@ -179,7 +179,7 @@ def retry(key: str) -> ResponseReturnValue:
 
 def _page(form: WhatIfForm, answer: dict[str, Any] | None) -> ResponseReturnValue:
     s = services()
-    today, found = organisations(
+    today, found = customers(
         s.store,
         s.policy,
         datetime.now(UTC),
@@ -192,7 +192,7 @@ def _page(form: WhatIfForm, answer: dict[str, Any] | None) -> ResponseReturnValu
     return render_template(
         "admin/index.html",
         today=today,
-        organisations=found,
+        customers=found,
         plan_names={code: plan.name["en"] for code, plan in s.policy.plans.items()},
         dead_letters=letters,
         form=form,

@@ -221,8 +221,8 @@ class Worker:
         metrics.count_decision(helpdesk.name, decided.decision)
 
     def customer_changed(self, row: Claimed, customer: str) -> None:
-        """A customer's contracts changed: its organisation's fields, and every open ticket
-        decided again (written back only where the decision changes)."""
+        """A customer's contracts changed: its records in the helpdesk (e.g. plan fields), and
+        every open ticket decided again (written back only where the decision changes)."""
         services = self.services
         helpdesk = services.helpdesks[row.helpdesk]
         store, now = services.store, self.clock()

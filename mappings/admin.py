@@ -117,7 +117,7 @@ class DecisionHistorySchema(Schema):
     )
 
 
-# Organisations
+# Customers
 
 
 class QuotaUseSchema(Schema):
@@ -139,7 +139,7 @@ class ContractUseSchema(Schema):
     )
 
 
-class OrganisationSchema(Schema):
+class CustomerSchema(Schema):
     customer_number = fields.String()
     name = fields.String(allow_none=True)
     plan = fields.String(
@@ -150,12 +150,12 @@ class OrganisationSchema(Schema):
     contracts = fields.List(fields.Nested(ContractUseSchema))
 
 
-class OrganisationsSchema(Schema):
+class CustomersSchema(Schema):
     today = fields.Date(metadata={"description": "The day statuses are given for."})
-    organisations = fields.List(fields.Nested(OrganisationSchema))
+    customers = fields.List(fields.Nested(CustomerSchema))
 
 
-class OrganisationsQuerySchema(Schema):
+class CustomersQuerySchema(Schema):
     periods = fields.Integer(
         load_default=3,
         validate=validate.Range(min=1, max=24),

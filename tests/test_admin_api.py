@@ -38,8 +38,8 @@ from tests.admin_helpers import (
 )
 
 ENDPOINTS = [
-    ("get", "/api/v1/organisations"),
-    ("get", "/api/v1/organisations/C-100"),
+    ("get", "/api/v1/customers"),
+    ("get", "/api/v1/customers/C-100"),
     ("get", "/api/v1/tickets/zammad/1/decisions"),
     ("get", "/api/v1/dead-letters"),
     ("post", "/api/v1/dead-letters/outbox-1/retry"),
@@ -120,10 +120,10 @@ def test_the_openapi_document_stays_public(client):
     assert client.get("/api/v1/openapi.json").status_code == 200
 
 
-# Organisations
+# Customers
 
 
-def test_organisations_show_contracts_with_quota_use_in_the_current_and_earlier_periods(
+def test_customers_show_contracts_with_quota_use_in_the_current_and_earlier_periods(
     client, services, document
 ):
     now = datetime.now(UTC)
@@ -131,12 +131,12 @@ def test_organisations_show_contracts_with_quota_use_in_the_current_and_earlier_
     licence(services.store, services.policy, "C-200", "pro")
     count_tickets(services.store, services.policy, "LIC-C-100", now, 3)
 
-    answer = client.get("/api/v1/organisations", headers=BEARER)
+    answer = client.get("/api/v1/customers", headers=BEARER)
     assert answer.status_code == 200
-    assert_documented(document, "Organisations", answer.json)
+    assert_documented(document, "Customers", answer.json)
     today = now.astimezone(services.policy.calendar.time_zone).date()
     assert answer.json["today"] == today.isoformat()
-    first, second = answer.json["organisations"]
+    first, second = answer.json["customers"]
     assert (first["customer_number"], first["name"], first["plan"]) == (
         "C-100",
         "Awesome Customer Inc.",
@@ -154,24 +154,24 @@ def test_organisations_show_contracts_with_quota_use_in_the_current_and_earlier_
     assert (before["used"], earliest["used"]) == (0, 0)
     assert before["period"] < current["period"] and earliest["period"] < before["period"]
 
-    six = client.get("/api/v1/organisations?periods=6", headers=BEARER).json
-    assert len(six["organisations"][0]["contracts"][0]["quota"]) == 6
+    six = client.get("/api/v1/customers?periods=6", headers=BEARER).json
+    assert len(six["customers"][0]["contracts"][0]["quota"]) == 6
 
 
-def test_one_organisation_by_customer_number(client, services, document):
+def test_one_customer_by_customer_number(client, services, document):
     licence(services.store, services.policy, "C-100", "basic")
-    answer = client.get("/api/v1/organisations/C-100?periods=1", headers=BEARER)
+    answer = client.get("/api/v1/customers/C-100?periods=1", headers=BEARER)
     assert answer.status_code == 200
-    assert_documented(document, "Organisation", answer.json)
+    assert_documented(document, "Customer", answer.json)
     assert answer.json["customer_number"] == "C-100"
     assert len(answer.json["contracts"][0]["quota"]) == 1
-    missing = client.get("/api/v1/organisations/C-999", headers=BEARER)
+    missing = client.get("/api/v1/customers/C-999", headers=BEARER)
     assert missing.status_code == 404 and missing.json["error"] == "not_found"
 
 
 @pytest.mark.parametrize("periods", ["0", "25", "many"])
 def test_a_bad_number_of_periods_is_named(client, periods):
-    answer = client.get(f"/api/v1/organisations?periods={periods}", headers=BEARER)
+    answer = client.get(f"/api/v1/customers?periods={periods}", headers=BEARER)
     assert answer.status_code == 422
     assert set(answer.json["fields"]) == {"periods"}
 
@@ -550,8 +550,8 @@ def test_the_document_describes_every_admin_schema_and_endpoint_with_the_bearer_
         for method in document["paths"][path]
     }
     assert documented == {
-        ("get", "/api/v1/organisations"),
-        ("get", "/api/v1/organisations/<customer_number>"),
+        ("get", "/api/v1/customers"),
+        ("get", "/api/v1/customers/<customer_number>"),
         ("get", "/api/v1/tickets/<helpdesk>/<ticket_id>/decisions"),
         ("get", "/api/v1/dead-letters"),
         ("post", "/api/v1/dead-letters/<id>/retry"),

@@ -73,8 +73,8 @@ OPERATIONS = {
     ("POST", "/erp/licences"): 60,
     ("POST", "/webhooks/zammad"): 60,
     ("GET", "/api/v1/openapi.json"): 10,
-    ("GET", "/api/v1/organisations"): 40,
-    ("GET", "/api/v1/organisations/{customer_number}"): 50,
+    ("GET", "/api/v1/customers"): 40,
+    ("GET", "/api/v1/customers/{customer_number}"): 50,
     ("GET", "/api/v1/tickets/{helpdesk}/{ticket_id}/decisions"): 50,
     ("GET", "/api/v1/dead-letters"): 10,
     ("POST", "/api/v1/dead-letters/{id}/retry"): 50,
@@ -749,15 +749,15 @@ def admin_paths(draw: st.DrawFn) -> tuple[str, str, set[int]]:
     number = draw(EXTREME_INTEGERS.map(str) | ODD_DIGITS)
     text = draw(ODD_TEXT | st.just(number))[:300]  # past any column; routing longer ones is slow
     text = quote(text.encode("utf-8", "surrogatepass"), safe="")
-    kind = draw(st.sampled_from(["retry", "decisions", "organisation", "periods"]))
+    kind = draw(st.sampled_from(["retry", "decisions", "customer", "periods"]))
     if kind == "retry":
         queue = draw(st.sampled_from(["inbox", "outbox", "inbox:", "nothing"]))
         return "POST", f"/api/v1/dead-letters/{queue}-{quote(number)}/retry", {404}
     if kind == "decisions":
         return "GET", f"/api/v1/tickets/zammad/{text}/decisions", {404}
-    if kind == "organisation":
-        return "GET", f"/api/v1/organisations/{text}", {404}
-    return "GET", f"/api/v1/organisations?periods={quote(number)}", {200, 422}
+    if kind == "customer":
+        return "GET", f"/api/v1/customers/{text}", {404}
+    return "GET", f"/api/v1/customers?periods={quote(number)}", {200, 422}
 
 
 def test_extreme_ids_in_paths_and_queries_are_not_found_or_refused(
@@ -965,7 +965,7 @@ def test_the_first_and_last_days_of_the_range_are_taken(client: FlaskClient) -> 
 
 def test_a_nul_in_a_path_parameter_is_not_found(client: FlaskClient) -> None:
     for path in [
-        "/api/v1/organisations/C-100%00",
+        "/api/v1/customers/C-100%00",
         "/api/v1/tickets/zammad/1%00/decisions",
         "/api/v1/tickets/zam%00mad/1/decisions",
     ]:

@@ -1,4 +1,4 @@
-"""The admin API under `/api/v1`: organisations and quota use, a ticket's decision history
+"""The admin API under `/api/v1`: customers and quota use, a ticket's decision history
 (the audit trail), dead letters and their retry, the what-if and replay.
 
 Bearer `ADMIN_TOKEN`, compared in constant time: 401 without a bearer token, 403 with a wrong
@@ -16,7 +16,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, ValidationError
 
-from adapter.admin import organisations, retry_dead_letter
+from adapter.admin import customers, retry_dead_letter
 from adapter.explain import WhatIfError, render_text, what_if
 from adapter.limits import UnacceptableJson, loads
 from adapter.oncall import validate_booking
@@ -26,15 +26,15 @@ from adapter.web import throttle
 from adapter.web.errors import ApiProblem, error_body, refused_json
 from adapter.web.signatures import valid_bearer
 from mappings.admin import (
+    CustomerSchema,
+    CustomersQuerySchema,
+    CustomersSchema,
     DeadLettersSchema,
     DecisionHistorySchema,
     DecisionSchema,
     ExplainRequestSchema,
     OnCallBookedSchema,
     OnCallBookingSchema,
-    OrganisationSchema,
-    OrganisationsQuerySchema,
-    OrganisationsSchema,
     ReplayReportSchema,
     ReplayRequestSchema,
     RetriedSchema,
@@ -81,25 +81,25 @@ def no_nul_in_path() -> None:
             raise ApiProblem(404, "not_found", f"{name} must not contain NUL characters")
 
 
-@bp.get("/organisations")
-def list_organisations() -> ResponseReturnValue:
-    query = _load(OrganisationsQuerySchema(), request.args.to_dict(), "invalid_query")
+@bp.get("/customers")
+def list_customers() -> ResponseReturnValue:
+    query = _load(CustomersQuerySchema(), request.args.to_dict(), "invalid_query")
     s = services()
-    today, found = organisations(
+    today, found = customers(
         s.store,
         s.policy,
         datetime.now(UTC),
         periods=query["periods"],
         language=s.settings.language,
     )
-    return OrganisationsSchema().dump({"today": today, "organisations": found})
+    return CustomersSchema().dump({"today": today, "customers": found})
 
 
-@bp.get("/organisations/<customer_number>")
-def one_organisation(customer_number: str) -> ResponseReturnValue:
-    query = _load(OrganisationsQuerySchema(), request.args.to_dict(), "invalid_query")
+@bp.get("/customers/<customer_number>")
+def one_customer(customer_number: str) -> ResponseReturnValue:
+    query = _load(CustomersQuerySchema(), request.args.to_dict(), "invalid_query")
     s = services()
-    _, found = organisations(
+    _, found = customers(
         s.store,
         s.policy,
         datetime.now(UTC),
@@ -109,7 +109,7 @@ def one_organisation(customer_number: str) -> ResponseReturnValue:
     )
     if not found:
         raise ApiProblem(404, "not_found", f"no contracts for customer {customer_number!r}")
-    return OrganisationSchema().dump(found[0])
+    return CustomerSchema().dump(found[0])
 
 
 @bp.get("/tickets/<helpdesk>/<ticket_id>/decisions")

@@ -151,33 +151,33 @@ def admin_api_paths(plans: Collection[str]) -> dict[str, Any]:
             "responses": responses,
         }
 
-    periods = {"in": "query", "schema": admin.OrganisationsQuerySchema()}  # one per field
+    periods = {"in": "query", "schema": admin.CustomersQuerySchema()}  # one per field
     body_errors = {
         "400": problem("The body is not a JSON object"),
         "415": problem("Content-Type is not application/json"),
     }
     return {
-        "/api/v1/organisations": {
+        "/api/v1/customers": {
             "get": operation(
-                "listOrganisations",
+                "listCustomers",
                 "Customers with their contracts and quota use per period",
                 "Every customer number with contracts; for each contract its current term and "
                 "status, and the tickets counted in the current and earlier periods.",
                 parameters=[periods],
                 responses={
-                    "200": answer(admin.OrganisationsSchema(), "The organisations"),
+                    "200": answer(admin.CustomersSchema(), "The customers"),
                     "422": problem("A bad query parameter"),
                 },
             )
         },
-        "/api/v1/organisations/{customer_number}": {
+        "/api/v1/customers/{customer_number}": {
             "get": operation(
-                "getOrganisation",
+                "getCustomer",
                 "One customer with its contracts and quota use",
                 "As in the list, for one customer number.",
                 parameters=[path("customer_number", "The customer number"), periods],
                 responses={
-                    "200": answer(admin.OrganisationSchema(), "The organisation"),
+                    "200": answer(admin.CustomerSchema(), "The customer"),
                     "404": problem("No contracts for this customer number"),
                     "422": problem("A bad query parameter"),
                 },

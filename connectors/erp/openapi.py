@@ -34,7 +34,7 @@ DESCRIPTIONS = {
     "licence_id": "The ERP's licence id; the key of the licence and of its support contract.",
     "revision": "A higher revision replaces a lower one; a lower one is ignored (stale). "
     "Without revisions, a later push replaces an earlier one.",
-    "customer_number": "The customer number shared with the helpdesk's organisations.",
+    "customer_number": "The customer number, the key shared with the helpdesks.",
     "plan": "The support plan. May be left out when erp.yaml maps `product` to a plan.",
     "product": "The ERP's product code; erp.yaml maps product codes to plans.",
     "purchased_on": "Purchase date: the contract starts on it.",
