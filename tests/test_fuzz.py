@@ -50,7 +50,9 @@ from adapter.store.models import (
 from adapter.web.signatures import hub_signature
 from connectors.erp.openapi import LICENCE_EXAMPLE
 from connectors.erp.settings import ErpSettings
+from connectors.rt.settings import RtSettings
 from tests.admin_helpers import ADMIN_TOKEN, licence
+from tests.rt_helpers import SECRET as RT_SECRET
 from tests.zammad_helpers import SECRET, fixture_names, load_fixture, signed_zammad
 
 ERP_TOKEN = "erp-push-token-for-fuzzing"
@@ -72,6 +74,7 @@ TABLES = (
 OPERATIONS = {
     ("POST", "/erp/licences"): 60,
     ("POST", "/webhooks/zammad"): 60,
+    ("POST", "/webhooks/rt"): 60,
     ("GET", "/api/v1/openapi.json"): 10,
     ("GET", "/api/v1/customers"): 40,
     ("GET", "/api/v1/customers/{customer_number}"): 50,
@@ -99,7 +102,12 @@ def fuzz_settings(max_examples: int) -> settings:
 @pytest.fixture
 def services(database_url: str, store: Store) -> Services:
     options = {
-        "provider_settings": {**signed_zammad(), "erp": ErpSettings(push_token=ERP_TOKEN)},
+        "provider_settings": {
+            **signed_zammad(),
+            "erp": ErpSettings(push_token=ERP_TOKEN),
+            # RT configured (a closed port: its webhook never calls RT) so that it takes posts.
+            "rt": RtSettings(url="http://127.0.0.1:9", token="1-1-x", webhook_secret=RT_SECRET),
+        },
         "admin_token": ADMIN_TOKEN,
         "language": "en",
         "max_body_bytes": MAX_BODY,  # the limit's edges, without 8 MiB bodies by the hundred
@@ -181,10 +189,11 @@ def auth_headers(case: Any, mode: str, body: bytes | None, odd: str) -> dict[str
     if mode == "missing":
         return {}
     path = case.operation.path
-    if path == "/webhooks/zammad":
+    if path in ("/webhooks/zammad", "/webhooks/rt"):
         if mode == "odd":
             return {"X-Hub-Signature": odd}
-        secret = SECRET if mode == "valid" else "not-the-secret"
+        valid = SECRET if path == "/webhooks/zammad" else RT_SECRET
+        secret = valid if mode == "valid" else "not-the-secret"
         return {"X-Hub-Signature": hub_signature(secret, body or b"")}
     if path == "/erp/licences":
         token = ERP_TOKEN
