@@ -1,7 +1,7 @@
 """`/admin`: the admin page, for people who would rather look than read the API.
 
 Server-rendered (Jinja, no scripts): customers with plan, contract end, notice date and a
-quota bar per period; dead letters with a retry button; the what-if form. It shows what the
+quota bar per period; dead letters with a retry button; the explain form. It shows what the
 admin API gives (`adapter.admin`, `adapter.explain`), through the same functions.
 
 Signing in takes the ADMIN_TOKEN once; the session cookie then says "signed in" (it does not
@@ -43,7 +43,7 @@ from werkzeug.wrappers import Response
 
 from adapter import admin_sessions
 from adapter.admin import customers, retry_dead_letter
-from adapter.explain import WhatIfError, render_text, what_if
+from adapter.explain import ExplainError, explain_ticket, render_text
 from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS
 from adapter.services import Services
 from adapter.web import throttle
@@ -158,12 +158,12 @@ def sign_out() -> ResponseReturnValue:
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
-    return _page(what_if_form(MultiDict()), None)
+    return _page(explain_form(MultiDict()), None)
 
 
-@bp.post("/what-if")
-def run_what_if() -> ResponseReturnValue:
-    form = what_if_form(request.form)
+@bp.post("/explain")
+def run_explain() -> ResponseReturnValue:
+    form = explain_form(request.form)
     return _page(form, form.answer())
 
 
@@ -177,7 +177,7 @@ def retry(key: str) -> ResponseReturnValue:
     return redirect(url_for(".index", _anchor="dead-letters"))
 
 
-def _page(form: WhatIfForm, answer: dict[str, Any] | None) -> ResponseReturnValue:
+def _page(form: ExplainForm, answer: dict[str, Any] | None) -> ResponseReturnValue:
     s = services()
     today, found = customers(
         s.store,
@@ -201,8 +201,8 @@ def _page(form: WhatIfForm, answer: dict[str, Any] | None) -> ResponseReturnValu
     ), status
 
 
-class WhatIfForm:
-    """The what-if form's values, and its answer through the API's schema and function."""
+class ExplainForm:
+    """The explain form's values, and its answer through the API's schema and function."""
 
     TEXT = ("customer", "plan", "purchased", "accepted", "go_live", "cancelled", "service")
     NUMBERS = ("remote_sessions", "used")
@@ -244,7 +244,7 @@ class WhatIfForm:
         s = services()
         try:
             asked = ExplainRequestSchema(s.policy.plans).load(self.request_data())
-            decision, facts = what_if(
+            decision, facts = explain_ticket(
                 asked.question,
                 s.policy,
                 lambda: s.store,
@@ -254,7 +254,7 @@ class WhatIfForm:
         except ValidationError as e:
             named = flatten_messages(e.messages)
             return {"errors": [f"{'.'.join(map(str, path))}: {text}" for path, text in named]}
-        except WhatIfError as e:
+        except ExplainError as e:
             return {"errors": [str(e)]}
         return {
             "decision": decision,
@@ -262,9 +262,9 @@ class WhatIfForm:
         }
 
 
-def what_if_form(values: MultiDict[str, str]) -> WhatIfForm:
+def explain_form(values: MultiDict[str, str]) -> ExplainForm:
     s = services()
-    return WhatIfForm(values, s.settings.language, s.policy.calendar.time_zone)
+    return ExplainForm(values, s.settings.language, s.policy.calendar.time_zone)
 
 
 @bp.context_processor

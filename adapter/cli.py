@@ -18,7 +18,7 @@ from werkzeug.serving import make_server
 from adapter import billing_cli, licences
 from adapter.cli_context import Context, or_exit, pass_context
 from adapter.errors import ApiError
-from adapter.explain import WhatIf, WhatIfError, render_text, what_if
+from adapter.explain import ExplainError, ExplainQuestion, explain_ticket, render_text
 from adapter.limits import date_problem
 from adapter.logs import configure_logging
 from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS
@@ -200,8 +200,8 @@ def explain(
     fmt: str,
     language: str | None,
 ) -> None:
-    """What-if: the decision for a hypothetical ticket."""
-    question = WhatIf(
+    """The decision for a hypothetical ticket (a what-if)."""
+    question = ExplainQuestion(
         created=created,
         customer=customer,
         plan=plan,
@@ -220,7 +220,7 @@ def explain(
     )
     policy = ctx.policy
     try:
-        decision, facts = what_if(
+        decision, facts = explain_ticket(
             question,
             policy,
             lambda: ctx.store,  # a described contract needs no database
@@ -228,7 +228,7 @@ def explain(
             default_language=ctx.settings.language,
             name=EXPLAIN_OPTIONS.__getitem__,
         )
-    except WhatIfError as e:
+    except ExplainError as e:
         raise click.UsageError(str(e)) from None
     if fmt == "json":
         click.echo(json.dumps(decision.to_dict(), indent=2, ensure_ascii=False))

@@ -1,5 +1,6 @@
-"""The what-if (`entitlements explain`, `POST /api/v1/explain`, the admin page's form), and a
-decision in words for anyone reading one on a terminal."""
+"""Explain: the decision for a hypothetical ticket, a what-if (`entitlements explain`,
+`POST /api/v1/explain`, the admin page's form); and a decision in words for anyone reading one
+on a terminal."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from adapter.engine import Decision, TicketFacts, decide, ledger_keys
 from adapter.policy import Policy
 from adapter.quota import LedgerView
 
-WHAT_IF = "what-if"  # the helpdesk name of explain's hypothetical ticket
+EXPLAIN = "explain"  # the helpdesk, customer and contract of explain's hypothetical ticket
 
 
 @dataclass(frozen=True)
-class WhatIf:
+class ExplainQuestion:
     """A hypothetical ticket, and the contract it falls under: a customer's stored contracts
     (`customer`) or one described here (`plan`, `purchased`, ...)."""
 
@@ -38,16 +39,16 @@ class WhatIf:
     language: str | None = None  # None: the LANGUAGE setting
 
 
-class WhatIfError(ValueError):
-    """A what-if that cannot be asked; `fields` are the inputs at fault."""
+class ExplainError(ValueError):
+    """A question explain cannot answer; `fields` are the inputs at fault."""
 
     def __init__(self, message: str, *fields: str) -> None:
         super().__init__(message)
         self.fields = fields
 
 
-def what_if(
-    question: WhatIf,
+def explain_ticket(
+    question: ExplainQuestion,
     policy: Policy,
     open_store: Callable[[], Any],
     now: datetime,
@@ -60,22 +61,22 @@ def what_if(
     messages (the CLI's option names)."""
     q = question
     if bool(q.customer) == bool(q.plan):
-        raise WhatIfError(
+        raise ExplainError(
             f"give either {name('customer')} or {name('plan')} with {name('purchased')}",
             "customer",
             "plan",
         )
     if q.plan and q.purchased is None:
-        raise WhatIfError(f"{name('plan')} needs {name('purchased')}", "purchased")
+        raise ExplainError(f"{name('plan')} needs {name('purchased')}", "purchased")
     if q.plan and q.plan not in policy.plans:
-        raise WhatIfError(
+        raise ExplainError(
             f"{name('plan')}: unknown plan {q.plan!r}; known: {', '.join(policy.plans)}", "plan"
         )
     facts = TicketFacts(
-        helpdesk=WHAT_IF,
+        helpdesk=EXPLAIN,
         ticket_id=0,
         created_at=q.created,
-        customer_number=q.customer or WHAT_IF,
+        customer_number=q.customer or EXPLAIN,
         categories=q.categories,
         service=q.service,
         remote_sessions=q.remote_sessions,
@@ -87,11 +88,11 @@ def what_if(
         with store.session() as session:
             contracts = store.contracts_for(session, q.customer)
             keys = ledger_keys(facts, contracts, policy)
-            ledger = store.ledger_view(session, WHAT_IF, 0, keys, lock=False)
+            ledger = store.ledger_view(session, EXPLAIN, 0, keys, lock=False)
     else:
         licence = Licence(
-            licence_id=WHAT_IF,
-            customer_number=WHAT_IF,
+            licence_id=EXPLAIN,
+            customer_number=EXPLAIN,
             plan=q.plan or "",
             purchased_on=q.purchased or date.min,
             accepted_on=q.accepted,
@@ -116,7 +117,7 @@ WEEKDAYS = {
 LABELS = {
     "de": {
         "ticket": "Ticket",
-        "what_if": "Angenommenes Ticket",
+        "explain": "Angenommenes Ticket",
         "created": "erstellt",
         "plan": "Plan",
         "none": "keiner",
@@ -141,7 +142,7 @@ LABELS = {
     },
     "en": {
         "ticket": "Ticket",
-        "what_if": "Hypothetical ticket",
+        "explain": "Hypothetical ticket",
         "created": "created",
         "plan": "Plan",
         "none": "none",
@@ -177,8 +178,8 @@ def render_text(decision: Decision, facts: TicketFacts, policy: Policy, language
 
     plan = policy.plans[decision.plan].name[language] if decision.plan else t["none"]
     ticket = (
-        t["what_if"]
-        if decision.helpdesk == WHAT_IF
+        t["explain"]
+        if decision.helpdesk == EXPLAIN
         else f"{t['ticket']} {decision.helpdesk} #{decision.ticket_id}"
     )
     lines = [f"{ticket}, {t['created']} {local(facts.created_at)}", f"{t['plan']}: {plan}"]

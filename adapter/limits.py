@@ -1,7 +1,7 @@
 """Bounds on what a sender or an admin may write, checked where it comes in, so that no input
 reaches date arithmetic, the recursion limit or a database column that cannot hold it.
 
-- Dates and date-times (licences, the what-if, replay, on-call days, command options) lie in
+- Dates and date-times (licences, explain, replay, on-call days, command options) lie in
   the years 1970 to 2200, by the date as written. Contract terms, renewals and reaction times
   run a few years past a given date; Python's dates end in 9999, and the business calendar
   builds every year between the ones it is asked about.

@@ -23,7 +23,7 @@ from marshmallow import (
 
 from adapter.contracts import ContractStatus
 from adapter.engine import FLAG_CODES
-from adapter.explain import WhatIf
+from adapter.explain import ExplainQuestion
 from adapter.oncall import MAX_EMPLOYEES, Booking
 from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS, WARNING_CODES
 from adapter.replay import ReplayRequest
@@ -192,12 +192,12 @@ class RetriedSchema(Schema):
     status = fields.String(validate=validate.OneOf(("queued",)))
 
 
-# What-if
+# Explain
 
 
 @dataclass(frozen=True)
 class ExplainRequest:
-    question: WhatIf
+    question: ExplainQuestion
     format: str  # "json": the decision; "text": as explain prints it
 
 
@@ -246,7 +246,7 @@ class ExplainRequestSchema(Schema):
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> ExplainRequest:
         fmt = data.pop("format")
-        question = WhatIf(
+        question = ExplainQuestion(
             **{
                 **data,
                 "options": tuple(data["options"]),

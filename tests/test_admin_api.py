@@ -1,5 +1,5 @@
 """The admin API under /api/v1: bearer ADMIN_TOKEN, each endpoint's answer as documented, the
-what-if as the CLI's, replay (dry run and apply, through the Zammad stand-in), dead letters."""
+explain as the CLI's, replay (dry run and apply, through the Zammad stand-in), dead letters."""
 
 from __future__ import annotations
 
@@ -256,10 +256,10 @@ def test_retrying_what_is_not_a_dead_letter_is_404(client, key):
     assert answer.json["error"] == "not_found"
 
 
-# What-if
+# Explain
 
 
-WHAT_IFS = [
+QUESTIONS = [
     (
         {"plan": "basic", "purchased": "2026-03-15", "used": 4},
         ["--plan", "basic", "--purchased", "2026-03-15", "--used", "4"],
@@ -328,9 +328,9 @@ CREATED = "2026-11-27T17:30:00+01:00"
 
 
 @pytest.mark.parametrize(
-    ("body", "options"), WHAT_IFS, ids=["basic", "pro", "commissioning", "customer"]
+    ("body", "options"), QUESTIONS, ids=["basic", "pro", "commissioning", "customer"]
 )
-def test_what_if_answers_what_the_cli_prints_for_the_same_inputs(
+def test_explain_answers_what_the_cli_prints_for_the_same_inputs(
     client, services, database_url, document, body, options
 ):
     licence(services.store, services.policy, "C-100", "basic")
@@ -352,7 +352,7 @@ def test_what_if_answers_what_the_cli_prints_for_the_same_inputs(
             assert answer.text == printed.output
 
 
-def test_what_if_without_created_is_now(client):
+def test_explain_without_created_is_now(client):
     answer = client.post(
         "/api/v1/explain", headers=BEARER, json={"plan": "basic", "purchased": "2026-01-01"}
     )
@@ -377,14 +377,14 @@ def test_what_if_without_created_is_now(client):
         ({"plan": "basic", "purchased": "2026-01-01", "colour": "blue"}, {"colour"}),
     ],
 )
-def test_what_if_names_each_bad_input(client, body, fields):
+def test_explain_names_each_bad_input(client, body, fields):
     answer = client.post("/api/v1/explain", headers=BEARER, json=body)
     assert answer.status_code == 422, answer.json
     assert answer.json["error"] == "invalid_request"
     assert set(answer.json["fields"]) == fields
 
 
-def test_what_if_wants_a_json_object(client):
+def test_explain_wants_a_json_object(client):
     text = client.post("/api/v1/explain", headers=BEARER, data="plan=basic")
     assert text.status_code == 415
     broken = client.post(

@@ -1,4 +1,4 @@
-"""The admin page: in a real headless Chromium (sign in, read a quota bar, run a what-if, retry
+"""The admin page: in a real headless Chromium (sign in, read a quota bar, run explain, retry
 a dead letter), and its session and CSRF rules through Flask's test client."""
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ CHROMIUM_ARGS = [
 ]
 # The screenshot in docs/api.md: written only when asked for (a test run leaves the tree as it was).
 SCREENSHOT = os.environ.get("ENTITLEMENTS_SCREENSHOT")
-WHAT_IF = {"plan": "basic", "purchased": "2026-03-15", "created": "2026-11-27T17:30", "used": "4"}
+QUESTION = {"plan": "basic", "purchased": "2026-03-15", "created": "2026-11-27T17:30", "used": "4"}
 
 
 def settings_for(database_url: str, admin_token: str | None = ADMIN_TOKEN) -> Settings:
@@ -104,7 +104,7 @@ def chromium() -> Iterator[Any]:
         browser.close()
 
 
-def test_an_admin_signs_in_reads_a_quota_bar_runs_a_what_if_and_retries_a_dead_letter(
+def test_an_admin_signs_in_reads_a_quota_bar_runs_explain_and_retries_a_dead_letter(
     chromium, served, services
 ):
     key = dead_letter(services)
@@ -126,13 +126,13 @@ def test_an_admin_signs_in_reads_a_quota_bar_runs_a_what_if_and_retries_a_dead_l
     row = page.locator("tr[data-customer='C-100']")
     assert "Basic support" in row.inner_text() and "Awesome Customer Inc." in row.inner_text()
 
-    page.select_option("select[name=plan]", WHAT_IF["plan"])
-    page.fill("input[name=purchased]", WHAT_IF["purchased"])
-    page.fill("input[name=created]", WHAT_IF["created"])
-    page.fill("input[name=used]", WHAT_IF["used"])
+    page.select_option("select[name=plan]", QUESTION["plan"])
+    page.fill("input[name=purchased]", QUESTION["purchased"])
+    page.fill("input[name=created]", QUESTION["created"])
+    page.fill("input[name=used]", QUESTION["used"])
     page.select_option("select[name=language]", "en")
     page.click("button:has-text('Decide')")
-    answer = page.locator("#what-if-answer pre").inner_text()
+    answer = page.locator("#explain-answer pre").inner_text()
     printed = CliRunner().invoke(
         main,
         [
@@ -141,9 +141,9 @@ def test_an_admin_signs_in_reads_a_quota_bar_runs_a_what_if_and_retries_a_dead_l
             *("--created", "2026-11-27T17:30:00+01:00", "--language", "en"),
         ],
     )
-    assert answer.strip() == printed.output.strip()  # the page's what-if is the CLI's
+    assert answer.strip() == printed.output.strip()  # the page's explain is the CLI's
     assert "Quota: 5/4 Nov 2026 (counted)" in answer
-    assert page.locator("#what-if-answer .billable").inner_text() == "Billable: yes"
+    assert page.locator("#explain-answer .billable").inner_text() == "Billable: yes"
 
     shot = page.screenshot(path=SCREENSHOT, full_page=True)
     assert shot.startswith(b"\x89PNG")
@@ -233,9 +233,9 @@ def test_without_an_admin_token_the_page_is_off(database_url, store):
     assert "Set-Cookie" not in answer.headers
 
 
-def test_what_if_errors_are_shown_on_the_form(client):
+def test_explain_errors_are_shown_on_the_form(client):
     csrf = signed_in(client)
-    answer = client.post("/admin/what-if", data={"csrf": csrf, "customer": "C-100", **WHAT_IF})
+    answer = client.post("/admin/explain", data={"csrf": csrf, "customer": "C-100", **QUESTION})
     assert answer.status_code == 422
     assert "give either customer or plan with purchased" in answer.text
     assert 'value="2026-03-15"' in answer.text  # what was typed is kept

@@ -1,4 +1,5 @@
-"""`entitlements explain`: the what-if, as text for people and as the decision shape."""
+"""`entitlements explain`: the decision for a hypothetical ticket, as text for people and as
+the decision shape."""
 
 import json
 
@@ -33,7 +34,7 @@ def test_text_in_english():
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert "Plan: Basic support" in lines
-    assert "Contract what-if: valid 2026-03-15 – 2027-12-31, notice by 2027-09-30 (active)" in lines
+    assert "Contract explain: valid 2026-03-15 – 2027-12-31, notice by 2027-09-30 (active)" in lines
     assert "Quota: 5/4 Nov 2026 (counted)" in lines
     assert "Reaction due: Wed 2026-12-02 09:00 CET (2026-12-02T08:00Z)" in lines
     assert "Billable: yes" in lines

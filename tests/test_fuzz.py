@@ -682,7 +682,7 @@ def written_date(value: str) -> date | None:
 
 @st.composite
 def admin_requests(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
-    """A what-if, replay or on-call booking whose dates and integers are drawn from the
+    """An explain, replay or on-call booking whose dates and integers are drawn from the
     extremes (and from anywhere in between)."""
     dates = EXTREME_DATES | st.dates().map(str)
     maybe = st.booleans()

@@ -102,7 +102,7 @@ def test_after_signing_out_a_copy_of_the_old_cookie_is_refused(app: Flask) -> No
     client.set_cookie(COOKIE, copied, path="/admin")
     assert client.get("/admin/").headers["Location"] == "/admin/sign-in"
     client.set_cookie(COOKIE, copied, path="/admin")
-    answer = client.post("/admin/what-if", data={"csrf": csrf, "plan": "basic"})
+    answer = client.post("/admin/explain", data={"csrf": csrf, "plan": "basic"})
     assert answer.status_code == 400 and "The form has expired" in answer.text
 
 

@@ -1,5 +1,5 @@
 """The admin API under `/api/v1`: customers and quota use, a ticket's decision history
-(the audit trail), dead letters and their retry, the what-if and replay.
+(the audit trail), dead letters and their retry, explain and replay.
 
 Bearer `ADMIN_TOKEN`, compared in constant time: 401 without a bearer token, 403 with a wrong
 one, 503 when no token is configured (the API is never open). Requests and answers are the
@@ -17,7 +17,7 @@ from flask.typing import ResponseReturnValue
 from marshmallow import Schema, ValidationError
 
 from adapter.admin import customers, retry_dead_letter
-from adapter.explain import WhatIfError, render_text, what_if
+from adapter.explain import ExplainError, explain_ticket, render_text
 from adapter.limits import UnacceptableJson, loads
 from adapter.oncall import validate_booking
 from adapter.replay import replay
@@ -146,14 +146,14 @@ def explain() -> ResponseReturnValue:
     s = services()
     asked = _load(ExplainRequestSchema(s.policy.plans), _json_body(), "invalid_request")
     try:
-        decision, facts = what_if(
+        decision, facts = explain_ticket(
             asked.question,
             s.policy,
             lambda: s.store,
             datetime.now(UTC),
             default_language=s.settings.language,
         )
-    except WhatIfError as e:
+    except ExplainError as e:
         raise ApiProblem(422, "invalid_request", str(e), dict.fromkeys(e.fields, str(e))) from e
     if asked.format == "text":
         language = asked.question.language or s.settings.language

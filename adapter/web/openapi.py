@@ -222,7 +222,7 @@ def admin_api_paths(plans: Collection[str]) -> dict[str, Any]:
         "/api/v1/explain": {
             "post": operation(
                 "explain",
-                "What-if: the decision for a hypothetical ticket",
+                "Explain: the decision for a hypothetical ticket (a what-if)",
                 "The inputs of `entitlements explain`, by the same names; the answer is what it "
                 "prints: the decision shape (`format: json`) or the text (`format: text`). "
                 "Give either `customer` (its stored contracts and ledger) or `plan` with "
