@@ -102,10 +102,16 @@ class RtClient:
 
         return self._retrying(attempt)
 
-    def _pages(self, path: str, params: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+    def _pages(
+        self, path: str, params: dict[str, Any], body: Any = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every page of a collection: GET, or POST with a JSON search `body`."""
+        method = "GET" if body is None else "POST"
         page = 1
         while True:
-            answer = self._call("GET", path, params={**params, "page": page, "per_page": PAGE})
+            answer = self._call(
+                method, path, params={**params, "page": page, "per_page": PAGE}, json=body
+            )
             items = answer.get("items") or []
             if items:
                 yield items
@@ -189,24 +195,9 @@ class RtClient:
         body = [{"field": f"CustomField.{{{field}}}", "value": value}]
         return [
             str(u.get("Name") or u["id"])
-            for page in self._post_pages("users", body, {"fields": "Name"})
+            for page in self._pages("users", {"fields": "Name"}, body)
             for u in page
         ]
-
-    def _post_pages(
-        self, path: str, body: Any, params: dict[str, Any]
-    ) -> Iterator[list[dict[str, Any]]]:
-        page = 1
-        while True:
-            answer = self._call(
-                "POST", path, json=body, params={**params, "page": page, "per_page": PAGE}
-            )
-            items = answer.get("items") or []
-            if items:
-                yield items
-            if len(items) < PAGE or page >= int(answer.get("pages") or 0):
-                return
-            page += 1
 
     def search_page(self, query: str, page: int, **params: Any) -> dict[str, Any]:
         """One page of GET /tickets?query=TicketSQL."""
