@@ -87,6 +87,20 @@ def new_spec(**options: Any) -> APISpec:
     return APISpec("helpdesk-entitlements", "1", OPENAPI_VERSION, plugins=[Plugin()], **options)
 
 
+def hub_signature_scheme(spec: Any, name: str, secret_setting: str) -> None:
+    """A sender's `X-Hub-Signature: sha1=<hex HMAC-SHA1 of the raw body>` security scheme
+    (Zammad's and the RT Scrip's), keyed with the setting `secret_setting`."""
+    spec.components.security_scheme(
+        name,
+        {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-Hub-Signature",
+            "description": f"sha1=<hex HMAC-SHA1 of the raw body with {secret_setting}>",
+        },
+    )
+
+
 def problem(text: str) -> dict[str, Any]:
     error = {"$ref": "#/components/schemas/Error"}
     return {"description": text, "content": {"application/json": {"schema": error}}}

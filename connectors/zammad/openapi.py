@@ -6,21 +6,12 @@ from __future__ import annotations
 from apispec import APISpec
 from flask import Flask
 
-from adapter.web.openapi import problem
+from adapter.web.openapi import hub_signature_scheme, problem
 
 
 def paths(spec: APISpec, app: Flask) -> None:
     """Adds Zammad's webhook to `spec` (`Provider.openapi`)."""
-    spec.components.security_scheme(
-        "zammadSignature",
-        {
-            "type": "apiKey",
-            "in": "header",
-            "name": "X-Hub-Signature",
-            "description": "sha1=<hex HMAC-SHA1 of the raw body with "
-            "ENTITLEMENTS_ZAMMAD_WEBHOOK_SECRET>",
-        },
-    )
+    hub_signature_scheme(spec, "zammadSignature", "ENTITLEMENTS_ZAMMAD_WEBHOOK_SECRET")
     spec.path("/webhooks/zammad", operations=WEBHOOK)
 
 
