@@ -107,7 +107,7 @@ def record(store: Store, session: Session, helpdesk: Helpdesk, decided: Decided)
         session, helpdesk.name, facts.ticket_id, facts.created_at, decision.ledger, now
     )
     new_work = store.add_work(session, helpdesk.name, work_of(decision, facts), now)
-    if not store.record_decision(session, decision, inputs.to_json(), now):
+    if not store.record_decision(session, decision, inputs.to_json(), now, previous=previous):
         if not new_work:
             return False
         # Same decision, more time accounted: the billable time written back is out of date.

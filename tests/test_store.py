@@ -578,15 +578,19 @@ def test_record_decision_reports_changes(store):
         "now": NOW,
         "policy": "a9457a5cdc1bf8f9",
     }
+    def record(session, decision, inputs):
+        previous = store.last_decision(session, "zammad", decision.ticket_id)
+        return store.record_decision(session, decision, inputs, NOW, previous=previous)
+
     with store.session() as session:
         assert store.last_decision(session, "zammad", 81) is None
-        assert store.record_decision(session, make_decision(3), inputs, NOW) is True
-        assert store.record_decision(session, make_decision(3), inputs, NOW) is False
+        assert record(session, make_decision(3), inputs) is True
+        assert record(session, make_decision(3), inputs) is False
     with store.session() as session:
-        assert store.record_decision(session, make_decision(5), inputs, NOW) is True
-        assert store.record_decision(session, make_decision(5), {}, NOW) is False
+        assert record(session, make_decision(5), inputs) is True
+        assert record(session, make_decision(5), {}) is False
         # Another ticket has its own history.
-        assert store.record_decision(session, make_decision(5, ticket_id=82), {}, NOW) is True
+        assert record(session, make_decision(5, ticket_id=82), {}) is True
     with store.session() as session:
         assert store.last_decision(session, "zammad", "81") == make_decision(5).to_dict()
         rows = session.scalars(select(DecisionRow).order_by(DecisionRow.id)).all()
@@ -653,7 +657,8 @@ def test_deciding_a_ticket_twice_counts_it_once(store):
             ledger = store.ledger_view(session, "zammad", 81, keys)
             decision = decide(facts, contracts, ledger, NOW, policy=policy)
             store.apply_ledger(session, "zammad", 81, CREATED, decision.ledger, NOW)
-            store.record_decision(session, decision, {"ledger": ledger}, NOW)
+            previous = store.last_decision(session, "zammad", 81)
+            store.record_decision(session, decision, {"ledger": ledger}, NOW, previous=previous)
     assert decision.quota is not None
     assert (decision.quota.used, decision.quota.counted) == (1, True)
     with store.session() as session:

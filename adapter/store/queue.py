@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import case, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
@@ -223,9 +223,36 @@ class QueueStore:
     def fence(self, row: Claimed, until: datetime) -> None:
         """Before a write that must not happen twice: `LeaseLost` unless this worker still
         holds the row, else its lease runs at least to `until` (no one else can take it)."""
+        model = QUEUES[row.queue]
         with self.session() as session:
-            held = self._held(session, row)
-            held.claimed_until = max(held.claimed_until or until, until)
+            self._update_held(
+                session,
+                row,
+                claimed_until=case(
+                    (model.claimed_until > until, model.claimed_until), else_=until
+                ),
+            )
+
+    def finish(self, session: Session, row: Claimed, now: datetime) -> None:
+        """Mark the row done in the caller's transaction; `LeaseLost` rolls that back."""
+        done = {"processed_at": now} if row.queue == "inbox" else {"done_at": now}
+        self._update_held(
+            session, row, status="done", claimed_until=None, claimed_by=None, **done
+        )
+
+    def _update_held(self, session: Session, row: Claimed, **values: Any) -> None:
+        """Set `values` on the row if `row.owner` still holds it, else `LeaseLost`. One
+        conditional UPDATE: on PostgreSQL it waits for a concurrent writer of the row and then
+        tests the condition again, so no other holder can slip in between test and write."""
+        model = QUEUES[row.queue]
+        result = session.execute(
+            update(model)
+            .where(model.id == row.id, model.claimed_by == row.owner, model.status == "pending")
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            raise LeaseLost(f"{row.queue}-{row.id} is no longer held by this worker")
 
     def _held(self, session: Session, row: Claimed) -> InboxRow | OutboxRow:
         """The row, locked, if `row.owner` still holds it; else `LeaseLost`."""
@@ -238,17 +265,6 @@ class QueueStore:
         if held is None:
             raise LeaseLost(f"{row.queue}-{row.id} is no longer held by this worker")
         return held
-
-    def finish(self, session: Session, row: Claimed, now: datetime) -> None:
-        """Mark the row done in the caller's transaction; `LeaseLost` rolls that back."""
-        held = self._held(session, row)
-        held.status = "done"
-        held.claimed_until = None
-        held.claimed_by = None
-        if isinstance(held, InboxRow):
-            held.processed_at = now
-        else:
-            held.done_at = now
 
     def fail(
         self,

@@ -310,13 +310,20 @@ class Store(QueueStore, CheckpointStore, OnCallStore, WorkStore):
     # Decisions (the audit trail)
 
     def record_decision(
-        self, session: Session, decision: Decision, inputs: Mapping[str, Any], now: datetime
+        self,
+        session: Session,
+        decision: Decision,
+        inputs: Mapping[str, Any],
+        now: datetime,
+        *,
+        previous: dict[str, Any] | None,
     ) -> bool:
-        """Append a decision with what it was made from; True if it differs from the ticket's
-        previous decision (or is its first)."""
+        """Append a decision with what it was made from; True if it differs from `previous`,
+        the ticket's last decision as `last_decision` read it in this transaction (None: this
+        is its first)."""
         _require_aware(now, "now")
         shown = jsonable(decision.to_dict())
-        changed = self.last_decision(session, decision.helpdesk, decision.ticket_id) != shown
+        changed = previous != shown
         session.add(
             DecisionRow(
                 helpdesk=decision.helpdesk,
