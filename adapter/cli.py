@@ -408,7 +408,12 @@ def reconcile(ctx: Context, since: datetime | None, only: str | None) -> None:
     if only is not None:
         if only not in services.helpdesks:
             known = ", ".join(services.helpdesks) or "none"
-            raise click.BadParameter(f"not an enabled helpdesk ({known})", param_hint="--helpdesk")
+            why = (
+                "enabled but not configured (its settings are missing, see `entitlements check`)"
+                if only in helpdesk_keys(services.settings)
+                else "not an enabled helpdesk"
+            )
+            raise click.BadParameter(f"{only}: {why}; configured: {known}", param_hint="--helpdesk")
         helpdesks = [services.helpdesks[only]]
     now = datetime.now(UTC)
     for helpdesk in helpdesks:

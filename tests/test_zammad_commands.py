@@ -275,6 +275,16 @@ def test_reconcile_command_queues_and_processes_changes_since(zammad, database_u
     assert "zammad: 0 change(s) queued" in third.output  # the watermark moved on
 
 
+def test_reconcile_of_an_unconfigured_helpdesk_says_it_is_not_configured(zammad, database_url):
+    env = env_for(zammad, database_url)  # Zammad's settings only; rt is installed and enabled
+    result = CliRunner().invoke(main, ["reconcile", "--helpdesk", "rt"], env=env)
+    assert result.exit_code == 2
+    assert "rt: enabled but not configured" in result.output
+    assert "configured: zammad" in result.output
+    other = CliRunner().invoke(main, ["reconcile", "--helpdesk", "jira"], env=env)
+    assert "jira: not an enabled helpdesk; configured: zammad" in other.output
+
+
 def test_a_row_failing_longer_than_dead_after_becomes_a_dead_letter(store):
     start = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
     day = timedelta(days=1)
