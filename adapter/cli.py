@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from werkzeug.serving import make_server
 
 from adapter import billing_cli, licences
 from adapter.cli_context import Context, or_exit, pass_context
@@ -23,6 +22,7 @@ from adapter.limits import date_problem
 from adapter.logs import configure_logging
 from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS
 from adapter.providers import ProviderError, enabled, helpdesk_keys, installed
+from adapter.server import REQUEST_THREADS, ServeError, WebServer
 from adapter.settings import PREFIX
 from mappings.check import check_all
 from mappings.settings import load_settings, prefix_of
@@ -268,8 +268,15 @@ def upgrade(ctx: Context) -> None:
     """Apply all migrations."""
     from adapter.store import upgrade as run  # lazy: SQLAlchemy only for database commands
 
-    run(ctx.settings.database_url)
-    click.echo("database is up to date")
+    migrated = run(ctx.settings.database_url)
+    if migrated.before == migrated.after:
+        click.echo(f"database already at revision {migrated.after}, the newest: nothing to do")
+    elif migrated.before is None:
+        click.echo(f"database created at revision {migrated.after}, the newest")
+    else:
+        click.echo(
+            f"database upgraded from revision {migrated.before} to {migrated.after}, the newest"
+        )
 
 
 def _services(ctx: Context) -> Any:
@@ -294,9 +301,16 @@ def _until_signalled() -> threading.Event:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--threads",
+    default=REQUEST_THREADS,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Request threads (the worker has WORKER_THREADS of its own).",
+)
 @pass_context
-def serve(ctx: Context, host: str, port: int) -> None:
-    """Web (webhooks, health) and an embedded worker in one process."""
+def serve(ctx: Context, host: str, port: int, threads: int) -> None:
+    """Web (webhooks, health) and an embedded worker in one process, on waitress."""
     # lazy: the web tier and the worker load for the commands that run them
     from adapter.app import ConfigError, create_app
     from adapter.worker import start_threads
@@ -307,12 +321,17 @@ def serve(ctx: Context, host: str, port: int) -> None:
         app = create_app(services=services)
     except ConfigError as e:
         raise click.ClickException(str(e)) from e
+    try:
+        server = WebServer(
+            app, host, port, max_body_bytes=ctx.settings.max_body_bytes, threads=threads
+        )
+    except ServeError as e:
+        raise click.ClickException(str(e)) from e
     stop = _until_signalled()
     workers = start_threads(services, stop, ctx.settings.worker_threads)
-    server = make_server(host, port, app, threaded=True)
-    click.echo(f"serving on http://{host}:{server.port} with an embedded worker")
-    threading.Thread(target=lambda: (stop.wait(), server.shutdown()), daemon=True).start()
-    server.serve_forever()
+    urls = ", ".join(f"http://{f'[{h}]' if ':' in h else h}:{p}" for h, p in server.addresses)
+    click.echo(f"serving on {urls} with an embedded worker")
+    server.serve_until(stop)  # returns once SIGTERM or SIGINT came and requests were answered
     for thread in workers:
         thread.join(timeout=10)
 

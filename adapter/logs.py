@@ -33,6 +33,9 @@ MASK = "***"
 EVENT_NAME = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)+$")
 # A token that slipped into free text (an exception message, another library's line).
 BEARER = re.compile(r"(?i)\b(bearer\s+)[^\s\"',;]+")
+# Terminal colour and cursor codes (ANSI CSI sequences), as Werkzeug puts into its request
+# lines whether or not stderr is a terminal: a JSON log is read by machines.
+TERMINAL_CODES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 # What every LogRecord has: the rest of its __dict__ is what the caller passed as `extra`.
 STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
@@ -48,7 +51,7 @@ def is_secret_name(name: str) -> bool:
 
 def clean(value: Any, depth: int = 0) -> Any:
     """`value` with secret-named keys masked and payload/body keys dropped, in nested
-    mappings and sequences too; bearer tokens in strings masked."""
+    mappings and sequences too; bearer tokens in strings masked, terminal codes removed."""
     if depth > 8:  # deeper than anything we log: summarise rather than walk it
         return "…"
     if isinstance(value, dict):
@@ -60,7 +63,7 @@ def clean(value: Any, depth: int = 0) -> Any:
     if isinstance(value, list | tuple | set | frozenset):
         return [clean(v, depth + 1) for v in value]
     if isinstance(value, str):
-        return BEARER.sub(r"\1" + MASK, value)
+        return BEARER.sub(r"\1" + MASK, TERMINAL_CODES.sub("", value))
     return value
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
 
 import pytest
+import requests
+from werkzeug.serving import make_server
 
 from adapter.app import create_app
 from adapter.logs import configure_logging
@@ -83,6 +86,28 @@ def test_free_text_of_other_libraries_is_a_message_under_the_event_log(log_lines
     (line,) = log_lines()
     assert line["event"] == "log" and line["logger"] == "tests.other-library"
     assert line["message"] == '127.0.0.1 - - "GET /readyz HTTP/1.1" 200 -'
+
+
+def test_werkzeugs_coloured_request_lines_come_out_plain(log_lines):
+    """Werkzeug still serves the demo's rig and the tests' apps; it colours its request lines
+    for a terminal whatever stderr is. The JSON carries them without the colour codes."""
+
+    def missing(environ, start_response):
+        start_response("404 NOT FOUND", [("Content-Length", "0")])
+        return [b""]
+
+    server = make_server("127.0.0.1", 0, missing)
+    thread = threading.Thread(target=server.handle_request, daemon=True)
+    thread.start()
+    try:
+        answer = requests.get(f"http://127.0.0.1:{server.port}/missing", timeout=5)
+        thread.join(10)
+    finally:
+        server.server_close()
+    assert answer.status_code == 404
+    [line] = [entry for entry in log_lines() if entry["logger"] == "werkzeug"]
+    assert '"GET /missing HTTP/1.1" 404' in line["message"]
+    assert "\x1b" not in line["message"] and "[33m" not in line["message"]
 
 
 def test_a_bearer_token_in_free_text_or_a_traceback_is_masked(log_lines):

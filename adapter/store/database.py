@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -92,36 +93,51 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-def upgrade(target: str | URL | Engine, revision: str = "head") -> None:
+@dataclass(frozen=True)
+class Migrated:
+    """What a migration run did: the revision before and after (None: none of our tables)."""
+
+    before: str | None
+    after: str | None
+
+
+def upgrade(target: str | URL | Engine, revision: str = "head") -> Migrated:
     """Migrate the database to `revision` (default: the newest). An in-memory SQLite database
     must be given as its Engine: a URL gets an engine of its own, disposed afterwards."""
-    _migrate(target, lambda config: command.upgrade(config, revision))
+    return _migrate(target, lambda config: command.upgrade(config, revision))
 
 
-def downgrade(target: str | URL | Engine, revision: str) -> None:
+def downgrade(target: str | URL | Engine, revision: str) -> Migrated:
     """Migrate the database back to `revision` ("base": no tables left)."""
-    _migrate(target, lambda config: command.downgrade(config, revision))
+    return _migrate(target, lambda config: command.downgrade(config, revision))
 
 
-def _migrate(target: str | URL | Engine, run: Callable[[Config], None]) -> None:
+def _migrate(target: str | URL | Engine, run: Callable[[Config], None]) -> Migrated:
     engine = target if isinstance(target, Engine) else make_engine(target)
     try:
         with engine.connect() as connection:
             if connection.dialect.name == "sqlite":
-                _migrate_sqlite(connection, run)
-            else:
-                with connection.begin():
-                    if connection.dialect.name == "postgresql":
-                        connection.execute(
-                            text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
-                        )
-                    run(alembic_config(connection))
+                return _migrate_sqlite(connection, run)
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                    )
+                return _run(connection, run)
     finally:
         if engine is not target:
             engine.dispose()
 
 
-def _migrate_sqlite(connection: Connection, run: Callable[[Config], None]) -> None:
+def _run(connection: Connection, run: Callable[[Config], None]) -> Migrated:
+    """`run` on `connection`, in its transaction, and the revisions around it (read in that
+    transaction: on PostgreSQL after the lock, so a starter that waited sees the other's)."""
+    before = MigrationContext.configure(connection).get_current_revision()
+    run(alembic_config(connection))
+    return Migrated(before, MigrationContext.configure(connection).get_current_revision())
+
+
+def _migrate_sqlite(connection: Connection, run: Callable[[Config], None]) -> Migrated:
     # SQLite alters a table by copying it and dropping the old one (Alembic's batch mode); with
     # foreign keys on, that drop fails or cascades. They go off for the migration (a pragma that
     # only works outside a transaction, hence the raw connection) and are checked before commit.
@@ -130,10 +146,11 @@ def _migrate_sqlite(connection: Connection, run: Callable[[Config], None]) -> No
     raw.execute("PRAGMA foreign_keys = OFF")
     try:
         with connection.begin():
-            run(alembic_config(connection))
+            migrated = _run(connection, run)
             broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
             if broken:
                 raise RuntimeError(f"migration left rows with broken foreign keys: {broken[:5]}")
+        return migrated
     finally:
         raw.execute("PRAGMA foreign_keys = ON")
 
