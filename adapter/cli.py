@@ -224,7 +224,6 @@ def explain(
             question,
             policy,
             lambda: ctx.store,  # a described contract needs no database
-            datetime.now(UTC),
             default_language=ctx.settings.language,
             name=EXPLAIN_OPTIONS.__getitem__,
         )

@@ -150,7 +150,6 @@ def explain() -> ResponseReturnValue:
             asked.question,
             s.policy,
             lambda: s.store,
-            datetime.now(UTC),
             default_language=s.settings.language,
         )
     except ExplainError as e:
