@@ -21,7 +21,7 @@ A piece of work (a Zammad time accounting) becomes one or more `BillableLine`s:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -34,10 +34,12 @@ __all__ = [
     "SURCHARGES",
     "BillableLine",
     "BillingError",
+    "Cancellation",
     "NightHours",
     "Prices",
     "Work",
     "billable_time",
+    "by_month",
     "half_hours",
     "line_id",
     "lines_for",
@@ -69,6 +71,18 @@ class NightHours:
 
 
 @dataclass(frozen=True)
+class Cancellation:
+    """What cancelling a booked on-call day costs; the datasheet says nothing about it, so
+    prices.yaml does. A day cancelled at least `free_days_ahead` days before it (in the
+    calendar's time zone) is free; one cancelled later costs `late_percent` of its base fee
+    per employee. The defaults: free before the booking's own 14-day line, the whole base fee
+    after it."""
+
+    free_days_ahead: int = 14
+    late_percent: Decimal = Decimal(100)
+
+
+@dataclass(frozen=True)
 class Prices:
     """The price list: every amount is optional (there are no built-in amounts)."""
 
@@ -77,6 +91,7 @@ class Prices:
     rates: Mapping[str, Decimal | None] = field(default_factory=dict)  # code -> per half hour
     surcharges: Mapping[str, Decimal | None] = field(default_factory=dict)  # class -> percent
     on_call_base_fee: Decimal | None = None  # per booked day and employee
+    on_call_cancellation: Cancellation = field(default_factory=Cancellation)
 
 
 @dataclass(frozen=True)
@@ -90,6 +105,7 @@ class Work:
     start: datetime  # aware
     minutes: int
     activity: str | None = None  # the helpdesk's activity type, kept for the customer's bill
+    customer: str | None = None  # the ticket's customer number, where known
 
 
 @dataclass(frozen=True)
@@ -106,7 +122,12 @@ class BillableLine:
     unit_price: Decimal | None = None  # per half hour, before surcharges
     amount: Decimal | None = None
     currency: str | None = None
-    customer: str | None = None  # set on lines that belong to no ticket (on-call base fees)
+    customer: str | None = None  # the customer number, where known
+    # What `quantity` counts: "half_hour" (work), "day" (an on-call day of one employee: its
+    # window is `start` + `minutes`) or "year" (a support fee: `quantity` 1, the share of the
+    # year in `amount`, the part of the year it pays for in `period`).
+    unit: str = "half_hour"
+    period: tuple[date, date] | None = None  # first and last day a support fee pays for
 
 
 def half_hours(minutes: int) -> int:
@@ -140,6 +161,7 @@ def lines_for(work: Work, calendar: BusinessCalendar, prices: Prices) -> list[Bi
                 minutes=m,
                 quantity=q,
                 surcharges=c,
+                customer=work.customer,
             ),
             prices,
         )
@@ -187,15 +209,29 @@ def month_window(year: int, month: int, calendar: BusinessCalendar) -> tuple[dat
 
 
 def month_lines(
-    works: list[Work], year: int, month: int, calendar: BusinessCalendar, prices: Prices
+    works: list[Work],
+    year: int,
+    month: int,
+    calendar: BusinessCalendar,
+    prices: Prices,
+    *,
+    more: Iterable[BillableLine] = (),
 ) -> list[BillableLine]:
     """The lines of a month: those starting in it (local time), by start, then id. Work that
-    crosses a month's end bills each piece in its own month."""
+    crosses a month's end bills each piece in its own month. `more`: lines of other kinds
+    (on-call base fees, support fees), kept when they start in the month too.
+
+    Every kind of line of a month, read from the store, comes from
+    `adapter.month_billing.month_billing_lines`, which calls this."""
     start, end = month_window(year, month, calendar)
-    lines = [
-        line for w in works for line in lines_for(w, calendar, prices) if start <= line.start < end
-    ]
-    return sorted(lines, key=lambda line: (line.start, line.line_id))
+    lines = [line for w in works for line in lines_for(w, calendar, prices)]
+    return by_month(lines + list(more), start, end)
+
+
+def by_month(lines: Iterable[BillableLine], start: datetime, end: datetime) -> list[BillableLine]:
+    """Those of `lines` starting in [start, end), by start, then id."""
+    kept = [line for line in lines if start <= line.start < end]
+    return sorted(kept, key=lambda line: (line.start, line.line_id))
 
 
 def priced(line: BillableLine, prices: Prices) -> BillableLine:

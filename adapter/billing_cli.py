@@ -1,4 +1,5 @@
-"""`entitlements on-call`: book and list extended on-call; `entitlements billing export`."""
+"""`entitlements on-call`: book, list and cancel extended on-call; `entitlements billing
+export`."""
 
 from __future__ import annotations
 
@@ -10,11 +11,18 @@ from typing import Any
 
 import click
 
-from adapter.billing import BillableLine, month_lines, month_window
+from adapter.billing import BillableLine
 from adapter.cli_context import Context, or_exit
 from adapter.csv_cells import neutralise
 from adapter.limits import EARLIEST, LATEST, date_problem
-from adapter.oncall import Booking, base_fee_lines, validate_booking
+from adapter.month_billing import month_billing_lines
+from adapter.oncall import (
+    Booking,
+    base_fee_lines,
+    cancellation_is_free,
+    days_to_cancel,
+    validate_booking,
+)
 from adapter.providers import ProviderError, enabled
 from mappings.prices import load_prices
 
@@ -30,6 +38,10 @@ EXPORT_COLUMNS = (
     "half_hours",
     "amount",
     "currency",
+    "customer",
+    "unit_price",
+    "period_from",
+    "period_to",
 )
 
 
@@ -100,10 +112,46 @@ def list_bookings(ctx: Context, customer: str | None, fmt: str) -> None:
         click.echo(json.dumps([_jsonable(b) for b in bookings]))
         return
     for b in bookings:
+        cancelled = f"  cancelled: {' '.join(map(str, b.cancelled_on))}" if b.cancelled else ""
         click.echo(
             f"{b.booking_id}  {b.customer}  {' '.join(map(str, b.days))}  "
             f"{b.start:%H:%M}–{b.end:%H:%M}  {b.employees} employee(s)  {b.hours:g} h/day"
+            f"{cancelled}"
         )
+
+
+@on_call.command("cancel")
+@click.argument("booking_id")
+@click.option(
+    "--day", "days", multiple=True, callback=_days, help="YYYY-MM-DD; repeatable. Default: all."
+)
+@click.pass_obj
+def cancel(ctx: Context, booking_id: str, days: tuple[date, ...]) -> None:
+    """Cancel a booking's days (default: every day whose window has not begun). Free when
+    cancelled at least prices.yaml's `on_call.cancellation.free_days_ahead` days ahead (14);
+    later, each employee's base fee is billed at its `late_percent` (100)."""
+    tz = ctx.policy.calendar.time_zone
+    prices = _prices(ctx)
+    now = datetime.now(UTC)
+    with ctx.store.session() as session:
+        booking = ctx.store.booking(session, booking_id, lock=True)
+        if booking is None:
+            raise click.ClickException(f"no on-call booking {booking_id}")
+        wanted, errors = days_to_cancel(booking, days, now, tz)
+        if errors:
+            for error in errors:
+                click.echo(f"error: {error}", err=True)
+            raise click.ClickException("nothing was cancelled")
+        ctx.store.cancel_days(session, booking_id, wanted, now)
+    if not wanted:
+        click.echo(f"on-call {booking_id}: nothing left to cancel")
+        return
+    free = [d for d in wanted if cancellation_is_free(d, now, tz, prices)]
+    late = [d for d in wanted if d not in free]
+    click.echo(
+        f"cancelled on-call {booking_id} on {', '.join(map(str, wanted))}: "
+        f"{len(free)} day(s) free, {len(late) * booking.employees} cancellation fee(s)"
+    )
 
 
 def _jsonable(b: Booking) -> dict[str, Any]:
@@ -115,6 +163,7 @@ def _jsonable(b: Booking) -> dict[str, Any]:
         "to": f"{b.end:%H:%M}",
         "employees": b.employees,
         "hours": b.hours,
+        "cancelled": {d.isoformat(): at.isoformat() for d, at in b.cancelled},
     }
 
 
@@ -144,16 +193,15 @@ def billing() -> None:
 @click.option("--push", is_flag=True, help="Push the lines not pushed yet to the ERP instead.")
 @click.pass_obj
 def export(ctx: Context, month: tuple[int, int], fmt: str, push: bool) -> None:
-    """The month's billable lines, computed from the stored work items and the current prices.
+    """The month's billing lines, computed from the stored work items, on-call bookings and
+    contracts, and the current prices: work, on-call base fees, support fees.
 
-    Line ids depend on the work only, so exporting a month again names the same lines, and
-    `--push` never sends a line the ERP has accepted before."""
-    calendar, prices = ctx.policy.calendar, _prices(ctx)
-    start, end = month_window(*month, calendar)
+    Line ids depend on what a line bills only, so exporting a month again names the same
+    lines, and `--push` never sends a line the ERP has accepted before."""
+    policy, prices = ctx.policy, _prices(ctx)
     with ctx.store.session() as session:
-        # A day earlier: work begun before the month can run into it.
-        works = ctx.store.work(session, start - timedelta(days=1), end)
-    rows = [_row(line, calendar.time_zone) for line in month_lines(works, *month, calendar, prices)]
+        lines = month_billing_lines(ctx.store, session, policy, prices, *month)
+    rows = [_row(line, policy.calendar.time_zone) for line in lines]
     if push:
         _push(ctx, rows)
         return
@@ -192,20 +240,29 @@ def _push(ctx: Context, rows: list[dict[str, Any]]) -> None:
 
 
 def _row(line: BillableLine, tz: Any) -> dict[str, Any]:
+    """A line as the export's row: `half_hours` only for work (JSON null, CSV empty
+    otherwise), `start` and `end` for work and on-call days (the window), `period_from` and
+    `period_to` for support fees."""
     start = line.start.astimezone(tz)
     end = (line.start + timedelta(minutes=line.minutes)).astimezone(tz)
+    timed = line.unit in ("half_hour", "day")
+    period = line.period
     return {
         "line_id": line.line_id,
         "ticket": line.ticket,
         "contract": line.contract or "",
         "code": line.code,
         "date": start.date().isoformat(),
-        "start": f"{start:%H:%M}",
-        "end": f"{end:%H:%M}",
+        "start": f"{start:%H:%M}" if timed else "",
+        "end": f"{end:%H:%M}" if timed else "",
         "surcharges": list(line.surcharges),
-        "half_hours": line.quantity,
+        "half_hours": line.quantity if line.unit == "half_hour" else None,
         "amount": str(line.amount) if line.amount is not None else "",
         "currency": line.currency or "",
+        "customer": line.customer or "",
+        "unit_price": str(line.unit_price) if line.unit_price is not None else "",
+        "period_from": period[0].isoformat() if period else "",
+        "period_to": period[1].isoformat() if period else "",
     }
 
 

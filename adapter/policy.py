@@ -69,11 +69,18 @@ class Term:
     notice_months: int = 0
 
 
+PRO_RATA = ("days", "started_months")
+
+
 @dataclass(frozen=True)
 class Fee:
     kind: str  # "included" or "percent_of_list_price_per_year"
     percent: Decimal | None = None  # from the vendor's price list; no built-in value
     due: str = "included"
+    # The first fee's share of its year: "days" (the days left of the year, the start day
+    # included, of the year's 365 or 366) or "started_months" (the months left, the start's
+    # month included, of 12).
+    pro_rata: str = "days"
 
 
 @dataclass(frozen=True)

@@ -46,10 +46,16 @@ class Helpdesk(Protocol):
         """An inbox payload as facts; may re-read the ticket (raises adapter.errors.ApiError)."""
 
     def customer_changed(
-        self, customer_number: str, plan: str | None, valid_until: date | None
+        self,
+        customer_number: str,
+        plan: str | None,
+        valid_until: date | None,
+        *,
+        notice_by: date | None = None,
     ) -> tuple[list[tuple[str, dict[str, Any]]], list[tuple[str, str]]]:
-        """A customer's standing changed: outbox writes (key, payload) for its records, and
-        inbox payloads (ticket id, payload) for its open tickets."""
+        """A customer's standing changed (its contracts, or a term turned over): outbox writes
+        (key, payload) for its records, and inbox payloads (ticket id, payload) for its open
+        tickets. `notice_by`: the last day to give notice on the contract that stands for it."""
 
     def write_back(self, decision: Decision, facts: TicketFacts, *, note: bool) -> dict[str, Any]:
         """The outbox payload for a changed decision; `note`: with a note about the change."""

@@ -18,10 +18,11 @@ from marshmallow import ValidationError
 
 from adapter import metrics
 from adapter.decisions import decide_ticket, record
-from adapter.engine import standing
+from adapter.engine import best_covering, contract_view
 from adapter.errors import ApiError
 from adapter.licences import CUSTOMER_CHANGED
 from adapter.providers import enabled
+from adapter.renewals import TERMS_INTERVAL, terms_job
 from adapter.retry import backoff
 from adapter.services import Services
 from adapter.store.queue import Claimed, LeaseLost
@@ -71,8 +72,9 @@ class Worker:
                 for job in provider.jobs(settings)
                 if job.every
             ]
-            # Needs nothing outside the database, so it runs wherever a worker runs.
+            # Need nothing outside the database, so they run wherever a worker runs.
             self.jobs.append(("store.purge", PURGE_INTERVAL, purge))
+            self.jobs.append(("contracts.terms", TERMS_INTERVAL, terms_job))
         self._last_run: dict[str, datetime] = {}
 
     def run_once(self) -> int:
@@ -228,12 +230,15 @@ class Worker:
         store, now = services.store, self.clock()
         with store.session() as session:
             contracts = store.contracts_for(session, customer)
-        plan, valid_until = standing(
-            contracts, now.astimezone(services.policy.calendar.time_zone).date(), services.policy
+        today = now.astimezone(services.policy.calendar.time_zone).date()
+        best = best_covering(contracts, today, services.policy)
+        view = contract_view(best, today) if best else None
+        writes, tickets = helpdesk.customer_changed(  # reads the helpdesk
+            customer,
+            best.plan if best else None,
+            view.valid_until if view else None,
+            notice_by=view.notice_by if view else None,
         )
-        writes, tickets = helpdesk.customer_changed(
-            customer, plan, valid_until
-        )  # reads the helpdesk
         with store.session() as session:
             for key, payload in writes:
                 store.add_outbox(session, helpdesk.name, key, payload, now)

@@ -391,3 +391,28 @@ class OnCallBookedSchema(Schema):
     days = fields.List(fields.Date(), required=True)
     employees = fields.Integer(required=True)
     base_fees = fields.Integer(required=True, metadata={"description": "Days x employees."})
+
+
+class OnCallCancelSchema(Schema):
+    """Days of a booking to cancel; none: every day whose window has not begun."""
+
+    days = fields.List(
+        fields.Date(validate=DATES),
+        load_default=list,
+        validate=validate.Length(max=366),
+        metadata={"description": "Booked days to cancel; empty or missing: all still to come."},
+    )
+
+
+class OnCallCancelledSchema(Schema):
+    booking_id = fields.String(required=True)
+    cancelled = fields.List(
+        fields.Date(), required=True, metadata={"description": "Days cancelled by this request."}
+    )
+    free = fields.List(
+        fields.Date(), required=True, metadata={"description": "Of those, cancelled in time."}
+    )
+    cancellation_fees = fields.Integer(
+        required=True,
+        metadata={"description": "Late days x employees: on_call_cancellation_fee lines."},
+    )

@@ -26,6 +26,7 @@ from adapter.policy import (
     FLAG_CODES,
     LANGUAGES,
     PERIODS,
+    PRO_RATA,
     REACTION_UNITS,
     REQUESTERS,
     WARNING_CODES,
@@ -174,6 +175,7 @@ class FeeSchema(Strict):
     due = fields.String(
         required=True, validate=validate.OneOf(("included", "pro_rata_then_january_1"))
     )
+    pro_rata = fields.String(load_default="days", validate=validate.OneOf(PRO_RATA))
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> Fee:

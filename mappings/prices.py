@@ -8,7 +8,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
 
-from adapter.billing import SURCHARGES, NightHours, Prices
+from adapter.billing import SURCHARGES, Cancellation, NightHours, Prices
 from mappings import yamlfile
 from mappings.plans import ClockTime
 
@@ -34,8 +34,19 @@ class NightSchema(_Strict):
         return NightHours(**data)
 
 
+class CancellationSchema(_Strict):
+    free_days_ahead = fields.Integer(required=True, validate=validate.Range(min=0, max=366))
+    late_percent = fields.Decimal(required=True, validate=validate.Range(min=0, max=100))
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> Cancellation:
+        return Cancellation(**data)
+
+
 class OnCallSchema(_Strict):
     base_fee = _amount
+    # Missing: free before the 14-day line, the whole base fee after it (Cancellation's).
+    cancellation = fields.Nested(CancellationSchema, load_default=Cancellation)
 
 
 class PricesSchema(_Strict):
@@ -51,7 +62,9 @@ class PricesSchema(_Strict):
     surcharges = fields.Dict(
         keys=fields.String(validate=validate.OneOf(SURCHARGES)), values=_amount, load_default=dict
     )
-    on_call = fields.Nested(OnCallSchema, load_default=lambda: {"base_fee": None})
+    on_call = fields.Nested(
+        OnCallSchema, load_default=lambda: {"base_fee": None, "cancellation": Cancellation()}
+    )
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> Prices:
@@ -61,6 +74,7 @@ class PricesSchema(_Strict):
             rates=data["rates"],
             surcharges=data["surcharges"],
             on_call_base_fee=data["on_call"]["base_fee"],
+            on_call_cancellation=data["on_call"]["cancellation"],
         )
 
 

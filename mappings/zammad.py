@@ -507,7 +507,7 @@ TICKET_FIELDS = (
     "reasons",
     "billable_time",
 )
-ORGANIZATION_FIELDS = ("customer_number", "plan", "valid_until")
+ORGANIZATION_FIELDS = ("customer_number", "plan", "valid_until", "notice_by")
 
 
 def _attribute_map(keys: tuple[str, ...], object_name: str) -> fields.Dict:

@@ -46,6 +46,7 @@ ENDPOINTS = [
     ("post", "/api/v1/explain"),
     ("post", "/api/v1/replay"),
     ("post", "/api/v1/on-call-bookings"),
+    ("post", "/api/v1/on-call-bookings/1/cancel"),
 ]
 
 
@@ -558,6 +559,7 @@ def test_the_document_describes_every_admin_schema_and_endpoint_with_the_bearer_
         ("post", "/api/v1/explain"),
         ("post", "/api/v1/replay"),
         ("post", "/api/v1/on-call-bookings"),
+        ("post", "/api/v1/on-call-bookings/<booking_id>/cancel"),
     }
     for path in admin_paths:
         for operation in document["paths"][path].values():

@@ -3,7 +3,8 @@
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
@@ -11,7 +12,13 @@ from click.testing import CliRunner
 from adapter.billing import Work
 from adapter.billing_cli import EXPORT_COLUMNS, lines_csv
 from adapter.cli import main
+from adapter.contracts import Licence
 from adapter.csv_cells import neutralise
+from adapter.licences import store_licences
+from adapter.oncall import Booking
+from mappings.plans import load_policy
+from mappings.plans import shipped_path as shipped_plans
+from mappings.prices import shipped_path as shipped_prices
 
 
 @pytest.fixture
@@ -60,6 +67,10 @@ def test_csv_export_has_the_months_lines_in_start_order_and_no_other_month(expor
         "half_hours": "2",
         "amount": "",  # the shipped price list has no amounts
         "currency": "",
+        "customer": "",  # no decision names the ticket's customer, and LIC-1 is not stored
+        "unit_price": "",
+        "period_from": "",
+        "period_to": "",
     }
 
 
@@ -165,4 +176,66 @@ def test_a_carriage_return_inside_a_cell_does_not_start_a_row_of_its_own():
     text = lines_csv([{**line, "contract": "LIC-9\r=1+1"}, {**line, "ticket": "8"}])
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     assert [(r["ticket"], r["contract"]) for r in rows] == [("7", "LIC-9\r=1+1"), ("8", "")]
-    assert text.split("\n")[2] == ",8" + "," * 9  # rows without a CR are quoted as before
+    # rows without a CR are quoted as before
+    assert text.split("\n")[2] == ",8" + "," * (len(EXPORT_COLUMNS) - 2)
+
+
+def test_every_kind_of_line_in_one_export_with_the_same_columns(store, database_url, tmp_path):
+    """Work, an on-call base fee, a late cancellation and a support fee in March 2027: the
+    CSV and the JSON name the same lines with the same columns (docs/billing.md shows it)."""
+    prices = shipped_prices().read_text(encoding="utf-8")
+    prices = prices.replace("  base_fee: null  # per booked day and employee", "  base_fee: 150")
+    prices = prices.replace("  ui_building: null", "  ui_building: 45")
+    (tmp_path / "prices.yaml").write_text(prices, encoding="utf-8")
+    plans = shipped_plans().read_text(encoding="utf-8")
+    (tmp_path / "plans.yaml").write_text(
+        plans.replace("      percent: null\n", "      percent: 18\n")
+    )
+    now = datetime(2027, 2, 25, 9, tzinfo=UTC)
+    sold = Licence("LIC-1", "C-100", "basic", date(2027, 3, 15), list_price=Decimal("12000.00"))
+    with store.session() as session:
+        store_licences(store, session, load_policy(), [sold], "push", now, helpdesks=())
+        store.add_work(
+            session,
+            "zammad",
+            [Work("zammad:4711:1", "4711", "LIC-1", "ui_building", _utc(2027, 3, 16, 9), 20)],
+            now,
+        )
+        booked = store.add_booking(
+            session,
+            Booking("C-100", (date(2027, 3, 13), date(2027, 3, 20)), time(8), time(18), 1, 8),
+            now,
+        )
+        store.cancel_days(session, booked.booking_id, [date(2027, 3, 20)], _utc(2027, 3, 10, 9))
+    env = {
+        "ENTITLEMENTS_DATABASE_URL": database_url,
+        "ENTITLEMENTS_MAPPINGS_DIR": str(tmp_path),
+    }
+
+    def export(*args: str) -> str:
+        result = CliRunner().invoke(
+            main, ["billing", "export", "--month", "2027-03", *args], env=env
+        )
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    text = export()
+    assert text.splitlines()[0] == ",".join(EXPORT_COLUMNS)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [
+        (r["code"], r["date"], r["start"], r["end"], r["half_hours"], r["amount"], r["customer"])
+        for r in rows
+    ] == [
+        ("on_call_base_fee", "2027-03-13", "08:00", "18:00", "", "150.00", "C-100"),
+        ("support_fee", "2027-03-15", "", "", "", "1728.00", "C-100"),
+        ("ui_building", "2027-03-16", "10:00", "10:20", "1", "45.00", "C-100"),
+        ("on_call_cancellation_fee", "2027-03-20", "08:00", "18:00", "", "150.00", "C-100"),
+    ]
+    assert (rows[1]["unit_price"], rows[1]["period_from"], rows[1]["period_to"]) == (
+        "2160.00",
+        "2027-03-15",
+        "2027-12-31",
+    )
+    lines = json.loads(export("--format", "json"))
+    assert [set(line) for line in lines] == [set(EXPORT_COLUMNS)] * 4
+    assert [line["line_id"] for line in lines] == [r["line_id"] for r in rows]

@@ -45,6 +45,7 @@ from adapter.store.models import (
     LedgerEntryRow,
     LicenceRow,
     OnCallBookingRow,
+    OnCallCancellationRow,
     OutboxRow,
 )
 from adapter.web.signatures import hub_signature
@@ -67,6 +68,7 @@ TABLES = (
     LedgerEntryRow,
     OutboxRow,
     OnCallBookingRow,
+    OnCallCancellationRow,
 )
 
 # Per documented operation: how many schemathesis cases (positive and negative data mixed).
@@ -84,6 +86,7 @@ OPERATIONS = {
     ("POST", "/api/v1/explain"): 100,
     ("POST", "/api/v1/replay"): 70,
     ("POST", "/api/v1/on-call-bookings"): 30,
+    ("POST", "/api/v1/on-call-bookings/{booking_id}/cancel"): 30,
 }
 HYPOTHESIS_CASES = 300  # each for webhook bodies and licence pushes
 EXTREME_CASES = 150  # each for headers, nesting, dates and integers, ids in paths

@@ -109,7 +109,7 @@ def test_cli_books_and_lists(run):
     listed = run("on-call", "list", "--format", "json")
     assert json.loads(listed.output) == [
         {"id": "1", "customer": "C-1", "days": [day], "from": "08:00", "to": "18:00",
-         "employees": 2, "hours": 12.0}
+         "employees": 2, "hours": 12.0, "cancelled": {}}
     ]  # fmt: skip
     assert day in run("on-call", "list").output
 

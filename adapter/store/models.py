@@ -290,6 +290,36 @@ class OnCallBookingRow(Base):
     created_at: Mapped[datetime]
 
 
+class OnCallCancellationRow(Base):
+    """A cancelled day of an on-call booking, and when it was cancelled (what it costs)."""
+
+    __tablename__ = "on_call_cancellations"
+    __table_args__ = (UniqueConstraint("booking_id", "day", name="uq_on_call_cancellations_day"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    booking_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("on_call_bookings.id", ondelete="CASCADE")
+    )
+    day: Mapped[date]
+    cancelled_at: Mapped[datetime]
+
+
+class LicencePriceRow(Base):
+    """A licence's list price as stored at a time: a support fee takes the one held before its
+    day, so that a price change applies from the next fee only."""
+
+    __tablename__ = "licence_prices"
+    __table_args__ = (Index("ix_licence_prices_licence", "licence_id", "recorded_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    licence_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("licences.licence_id", ondelete="CASCADE")
+    )
+    list_price: Mapped[Decimal | None]
+    currency: Mapped[str | None] = mapped_column(String(3))
+    recorded_at: Mapped[datetime]
+
+
 class WorkItemRow(Base):
     """Accounted time on a billable ticket: the source of the billing export's lines."""
 

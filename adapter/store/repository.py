@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from adapter.contracts import Contract, Licence
 from adapter.engine import Decision
+from adapter.fees import ListPrice
 from adapter.quota import LedgerChange, LedgerEntry, LedgerView
 from adapter.store.models import (
     CENT,
@@ -29,6 +30,7 @@ from adapter.store.models import (
     ContractRow,
     DecisionRow,
     LedgerEntryRow,
+    LicencePriceRow,
     LicenceRow,
 )
 from adapter.store.oncall import OnCallStore
@@ -122,6 +124,16 @@ class Store(QueueStore, CheckpointStore, OnCallStore, WorkStore):
                 # Content the same but newer terms (e.g. a changed policy) keep the revision.
                 revision = old if new is None and same_licence else new
                 report.customers.update((row.customer_number, licence.customer_number))
+                price = (values["list_price"], values["currency"])
+                if (row.list_price, row.currency) != price:  # from the next support fee on
+                    session.add(
+                        LicencePriceRow(
+                            licence_id=row.licence_id,
+                            list_price=price[0],
+                            currency=price[1],
+                            recorded_at=now,
+                        )
+                    )
                 _assign(row, values, revision=revision, source=source, updated_at=now)
                 if row.contract is None:
                     row.contract = ContractRow(**terms, updated_at=now)
@@ -142,6 +154,18 @@ class Store(QueueStore, CheckpointStore, OnCallStore, WorkStore):
         if licences:
             session.execute(insert(LicenceRow), licences)
             session.execute(insert(ContractRow), contracts)
+            session.execute(
+                insert(LicencePriceRow),
+                [
+                    {
+                        "licence_id": lic["licence_id"],
+                        "list_price": lic["list_price"],
+                        "currency": lic["currency"],
+                        "recorded_at": lic["updated_at"],
+                    }
+                    for lic in licences
+                ],
+            )
         licences.clear()
         contracts.clear()
         pending.clear()
@@ -164,6 +188,30 @@ class Store(QueueStore, CheckpointStore, OnCallStore, WorkStore):
     def licence(self, session: Session, licence_id: str) -> Licence | None:
         row = session.get(LicenceRow, licence_id)
         return None if row is None else _licence_from_row(row)
+
+    def list_prices(
+        self, session: Session, licence_ids: Iterable[str]
+    ) -> dict[str, list[ListPrice]]:
+        """Each licence's list prices as they were stored, oldest first."""
+        ids, found = sorted(set(licence_ids)), {}
+        for start in range(0, len(ids), LOAD_CHUNK):
+            query = (
+                select(LicencePriceRow)
+                .where(LicencePriceRow.licence_id.in_(ids[start : start + LOAD_CHUNK]))
+                .order_by(LicencePriceRow.recorded_at, LicencePriceRow.id)
+            )
+            for row in session.scalars(query):
+                found.setdefault(row.licence_id, []).append(
+                    ListPrice(row.recorded_at, row.list_price, row.currency)
+                )
+        return found
+
+    def contracts(self, session: Session, customer_number: str | None = None) -> list[Contract]:
+        """Every contract (of a customer), by id."""
+        query = select(ContractRow).order_by(ContractRow.id)
+        if customer_number is not None:
+            query = query.where(ContractRow.customer_number == customer_number)
+        return [_contract_from_row(row) for row in session.scalars(query)]
 
     def contracts_for(self, session: Session, customer_number: str) -> list[Contract]:
         query = (

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from adapter.billing import Work
-from adapter.store.models import PushedLineRow, WorkItemRow
+from adapter.store.models import DecisionRow, PushedLineRow, WorkItemRow
 
 
 class WorkStore:
@@ -59,6 +59,31 @@ class WorkStore:
             )
             for r in session.scalars(query)
         ]
+
+    def work_customers(self, session: Session, work_ids: Collection[str]) -> dict[str, str]:
+        """The customer number of each work item's ticket, as its latest decision took it
+        from the helpdesk; work on a ticket that named no customer is left out."""
+        same_ticket = and_(
+            WorkItemRow.helpdesk == DecisionRow.helpdesk,
+            WorkItemRow.ticket_id == DecisionRow.ticket_id,
+        )
+        number = DecisionRow.inputs["facts"]["customer_number"].as_string()
+        ids, found = sorted(work_ids), {}
+        for i in range(0, len(ids), 500):  # bounded: SQLite limits bound parameters
+            chunk = ids[i : i + 500]
+            latest = (
+                select(func.max(DecisionRow.id))
+                .join(WorkItemRow, same_ticket)
+                .where(WorkItemRow.id.in_(chunk))
+                .group_by(DecisionRow.helpdesk, DecisionRow.ticket_id)
+            )
+            query = (
+                select(WorkItemRow.id, number)
+                .join(DecisionRow, same_ticket)
+                .where(WorkItemRow.id.in_(chunk), DecisionRow.id.in_(latest))
+            )
+            found.update({work_id: n for work_id, n in session.execute(query) if n})
+        return found
 
     def pushed_lines(self, session: Session, line_ids: Collection[str]) -> set[str]:
         """Those of `line_ids` already pushed to the ERP."""

@@ -19,7 +19,7 @@ from marshmallow import Schema, ValidationError
 from adapter.admin import customers, retry_dead_letter
 from adapter.explain import ExplainError, explain_ticket, render_text
 from adapter.limits import UnacceptableJson, loads
-from adapter.oncall import validate_booking
+from adapter.oncall import cancellation_is_free, days_to_cancel, validate_booking
 from adapter.replay import replay
 from adapter.services import Services
 from adapter.web import throttle
@@ -35,11 +35,14 @@ from mappings.admin import (
     ExplainRequestSchema,
     OnCallBookedSchema,
     OnCallBookingSchema,
+    OnCallCancelledSchema,
+    OnCallCancelSchema,
     ReplayReportSchema,
     ReplayRequestSchema,
     RetriedSchema,
 )
-from mappings.yamlfile import flatten_messages
+from mappings.prices import load_prices
+from mappings.yamlfile import FileErrors, flatten_messages
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("admin_api", __name__, url_prefix="/api/v1")
@@ -195,6 +198,36 @@ def book_on_call() -> ResponseReturnValue:
         "base_fees": len(stored.days) * stored.employees,
     }
     return OnCallBookedSchema().dump(answer)
+
+
+@bp.post("/on-call-bookings/<booking_id>/cancel")
+def cancel_on_call(booking_id: str) -> ResponseReturnValue:
+    s = services()
+    asked = _load(OnCallCancelSchema(), _json_body(), "invalid_request")
+    tz = s.policy.calendar.time_zone
+    try:
+        prices = load_prices(s.settings.mapping("prices.yaml"))
+    except FileErrors as e:  # what a cancellation costs cannot be said: cancel nothing
+        raise ApiProblem(503, "prices_invalid", f"prices.yaml is not valid: {e}") from e
+    now = datetime.now(UTC)
+    with s.store.session() as session:
+        booking = s.store.booking(session, booking_id, lock=True)
+        if booking is None:
+            raise ApiProblem(404, "not_found", f"no on-call booking {booking_id!r}")
+        wanted, errors = days_to_cancel(booking, asked["days"], now, tz)
+        if errors:
+            reasons = "; ".join(errors)
+            raise ApiProblem(422, "cancellation_refused", reasons, {"days": reasons})
+        s.store.cancel_days(session, booking_id, wanted, now)
+    logger.info("admin.on-call-cancelled", extra={"booking_id": booking_id, "days": len(wanted)})
+    free = [d for d in wanted if cancellation_is_free(d, now, tz, prices)]
+    answer = {
+        "booking_id": booking_id,
+        "cancelled": wanted,
+        "free": free,
+        "cancellation_fees": (len(wanted) - len(free)) * booking.employees,
+    }
+    return OnCallCancelledSchema().dump(answer)
 
 
 def _json_body() -> Any:

@@ -290,6 +290,24 @@ def admin_api_paths(plans: Collection[str]) -> dict[str, Any]:
                 },
             )
         },
+        "/api/v1/on-call-bookings/{booking_id}/cancel": {
+            "post": operation(
+                "cancelOnCall",
+                "Cancel days of an on-call booking",
+                "The days given (none: every day whose window has not begun). A day cancelled "
+                "at least `on_call.cancellation.free_days_ahead` days ahead (prices.yaml, "
+                "default 14) is free; a later one is billed as `on_call_cancellation_fee` per "
+                "employee. A day already cancelled stays as it was. Refused (422 "
+                "`cancellation_refused`) when a day is not booked or its window has begun; 503 "
+                "`prices_invalid` when prices.yaml is not valid.",
+                parameters=[path("booking_id", "As `bookOnCall` answered it")],
+                requestBody=body(admin.OnCallCancelSchema()),
+                responses={
+                    "200": answer(admin.OnCallCancelledSchema(), "Cancelled"),
+                    **body_errors,
+                    "404": problem("No such booking"),
+                    "422": problem("Invalid inputs or days that cannot be cancelled"),
+                },
     }
 
 

@@ -96,7 +96,12 @@ class RtHelpdesk:
         return writeback.deliver(self._client(), payload, fence)
 
     def customer_changed(
-        self, customer_number: str, plan: str | None, valid_until: date | None
+        self,
+        customer_number: str,
+        plan: str | None,
+        valid_until: date | None,
+        *,
+        notice_by: date | None = None,
     ) -> tuple[list[tuple[str, dict[str, Any]]], list[tuple[str, str]]]:
         """The customer's open tickets in the support queues are decided again. RT keeps no
         record of the customer besides its users, so nothing else is written."""

@@ -149,10 +149,16 @@ class ZammadHelpdesk:
         return writeback.deliver(self._client(), payload, fence)
 
     def customer_changed(
-        self, customer_number: str, plan: str | None, valid_until: date | None
+        self,
+        customer_number: str,
+        plan: str | None,
+        valid_until: date | None,
+        *,
+        notice_by: date | None = None,
     ) -> tuple[list[tuple[str, dict[str, Any]]], list[tuple[str, str]]]:
-        """The customer's organisations get their plan fields; their open tickets are queued
-        to be decided again. Without a Zammad connection there is nothing to bring up to date."""
+        """The customer's organisations get their plan fields (plan, valid until, notice by);
+        their open tickets are queued to be decided again. Without a Zammad connection there is
+        nothing to bring up to date."""
         if self.client is None:
             return [], []
         names = self.mapping.write_back.organization
@@ -164,6 +170,10 @@ class ZammadHelpdesk:
             "customer_number": customer_number,
             "plan": plan,
             "valid_until": valid_until.isoformat() if valid_until else None,
+            # A date attribute takes a past day too: Zammad checks past and future only for
+            # datetime attributes (app/models/object_manager/attribute/validation/future_past.rb),
+            # so a notice date that has passed in the current term is written as it is.
+            "notice_by": notice_by.isoformat() if notice_by else None,
         }
         writes = [
             (

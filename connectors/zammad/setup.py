@@ -71,6 +71,9 @@ ORGANIZATION_FIELDS = {
     "customer_number": ("Customer number", _input(64)),
     "plan": ("Support plan", _select(PLANS)),
     "valid_until": ("Support valid until", ("date", {"diff": None})),
+    # No `diff`: new organisations get no date (build_value_date in
+    # app/models/object_manager/attribute/set_defaults.rb returns nil without one).
+    "notice_by": ("Support notice by", ("date", {"diff": None})),
 }
 # Read by the shipped zammad.yaml: what agents and admins set.
 CATEGORY_OPTIONS = {
