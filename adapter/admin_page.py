@@ -37,6 +37,7 @@ from flask import (
 from flask.blueprints import BlueprintSetupState
 from flask.sessions import SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
@@ -44,10 +45,20 @@ from werkzeug.wrappers import Response
 from adapter import admin_sessions
 from adapter.admin import customers, retry_dead_letter
 from adapter.explain import ExplainError, explain_ticket, render_text
+from adapter.i18n import (
+    CATEGORY_NAMES,
+    FIELD_NAMES,
+    REQUESTER_NAMES,
+    STATUS_NAMES,
+    page_language,
+    translate,
+)
+from adapter.limits import DATE_RANGE, EARLIEST, LATEST
 from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS
 from adapter.renewals import contracts_due
 from adapter.services import Services
 from adapter.web import throttle
+from adapter.web.errors import ApiProblem
 from adapter.web.signatures import same_secret
 from mappings.admin import ExplainRequestSchema
 from mappings.yamlfile import flatten_messages
@@ -99,6 +110,15 @@ def services() -> Services:
 @bp.before_request
 def guard() -> ResponseReturnValue | None:
     g.csp_nonce = secrets.token_urlsafe(16)
+    asked = request.args.get("lang")
+    if asked is not None and asked not in LANGUAGES:
+        wanted = f"one of {', '.join(LANGUAGES)}"
+        raise ApiProblem(400, "invalid_language", f"lang: {wanted}", {"lang": wanted})
+    if asked and services().settings.admin_token:  # without it there is no session to keep it
+        session["lang"] = asked  # the switch: kept for the session
+    g.language = page_language(
+        asked or session.get("lang"), request.accept_languages, services().settings.language
+    )
     if not services().settings.admin_token:
         return render_template("admin/off.html"), 503
     if session.get("admin") and not admin_sessions.is_live(services().store, session.get("sid")):
@@ -140,7 +160,7 @@ def sign_in() -> ResponseReturnValue:
         throttle.failed("admin")
         return render_template("admin/sign_in.html", failed=True), 403
     throttle.succeeded("admin")
-    session.clear()  # a new session (and CSRF token) for the signed-in admin
+    _new_session()  # a new session (and CSRF token) for the signed-in admin
     session.permanent = True
     session["admin"] = True
     session["sid"] = admin_sessions.new_session_id()
@@ -154,8 +174,16 @@ def sign_out() -> ResponseReturnValue:
     if isinstance(sid, str):
         now = datetime.now(UTC)
         admin_sessions.revoke(services().store, sid, now, SESSION_LIFETIME)
-    session.clear()
+    _new_session()
     return redirect(url_for(".sign_in"))
+
+
+def _new_session() -> None:
+    """An empty session, but for the language chosen with the switch."""
+    chosen = session.get("lang")
+    session.clear()
+    if chosen in LANGUAGES:
+        session["lang"] = chosen
 
 
 @bp.get("/")
@@ -175,7 +203,7 @@ def retry(key: str) -> ResponseReturnValue:
         abort(404)
     services().wake_worker()
     logger.info("admin.dead-letter-retried", extra={"dead_letter": key})
-    flash(f"{key} is queued again")
+    flash(_("{key} is queued again", key=key))
     return redirect(url_for(".index", _anchor="dead-letters"))
 
 
@@ -186,7 +214,7 @@ def _page(form: ExplainForm, answer: dict[str, Any] | None) -> ResponseReturnVal
         s.policy,
         datetime.now(UTC),
         periods=QUOTA_PERIODS,
-        language=s.settings.language,
+        language=g.language,
     )
     with s.store.session() as db:
         letters = s.store.dead_letters(db)
@@ -196,7 +224,7 @@ def _page(form: ExplainForm, answer: dict[str, Any] | None) -> ResponseReturnVal
         "admin/index.html",
         today=today,
         customers=found,
-        plan_names={code: plan.name["en"] for code, plan in s.policy.plans.items()},
+        plan_names={code: plan.name[g.language] for code, plan in s.policy.plans.items()},
         dead_letters=letters,
         due=due,
         due_days=DUE_DAYS,
@@ -214,7 +242,7 @@ class ExplainForm:
 
     def __init__(self, values: MultiDict[str, str], language: str, time_zone: Any) -> None:
         self.values = values
-        self.language = values.get("language") or language
+        self.language = language  # the page's: explain answers in it too
         self.time_zone = time_zone
 
     def value(self, name: str) -> str:
@@ -253,23 +281,46 @@ class ExplainForm:
                 asked.question,
                 s.policy,
                 lambda: s.store,
-                datetime.now(UTC),
                 default_language=s.settings.language,
             )
         except ValidationError as e:
             named = flatten_messages(e.messages)
-            return {"errors": [f"{'.'.join(map(str, path))}: {text}" for path, text in named]}
+            return {"errors": [_form_error(path, text) for path, text in named]}
         except ExplainError as e:
-            return {"errors": [str(e)]}
+            return {"errors": [_explain_error(e)]}
         return {
             "decision": decision,
             "text": render_text(decision, facts, s.policy, self.language),
         }
 
 
+def _form_error(path: tuple[Any, ...], text: str) -> Markup:
+    """A schema's message on the form, in the page's language, naming the field by its label."""
+    field = str(path[0]) if path else ""
+    message = _(text)
+    if text.startswith(f"{DATE_RANGE}, not "):  # adapter.limits.date_problem's
+        value = text.removeprefix(f"{DATE_RANGE}, not ")
+        between = "must lie between {earliest} and {latest}, not {value}"
+        message = _(between, earliest=EARLIEST, latest=LATEST, value=value)
+    return Markup("{}: {}").format(_(FIELD_NAMES.get(field, field)), message)
+
+
+def _explain_error(e: ExplainError) -> str:
+    if "customer" in e.fields:
+        return _("Give either a customer number or a plan with its purchase date.")
+    if e.fields == ("purchased",):
+        return _("A plan needs its purchase date.")
+    return str(e)  # an unknown plan: the form offers only known ones
+
+
 def explain_form(values: MultiDict[str, str]) -> ExplainForm:
     s = services()
-    return ExplainForm(values, s.settings.language, s.policy.calendar.time_zone)
+    return ExplainForm(values, g.language, s.policy.calendar.time_zone)
+
+
+def _(text: str, **values: Any) -> Markup:
+    """`text` in the page's language (adapter.i18n)."""
+    return translate(g.get("language", "en"), text, **values)
 
 
 @bp.context_processor
@@ -278,6 +329,12 @@ def choices() -> dict[str, Any]:
         "categories": CATEGORIES,
         "requesters": REQUESTERS,
         "languages": LANGUAGES,
+        "language": g.get("language", "en"),
+        "category_names": CATEGORY_NAMES,
+        "requester_names": REQUESTER_NAMES,
+        "status_names": STATUS_NAMES,
+        "_": _,
+        "code": lambda text: Markup("<code>{}</code>").format(text),
         "csrf_token": lambda: session.get("csrf", ""),
         "csp_nonce": lambda: g.get("csp_nonce", ""),
     }

@@ -127,6 +127,7 @@ class BusinessCalendar:
         self._country = country
         self._subdivision = subdivision
         self._holiday_cache: dict[int | None, Mapping[date, str]] = {}
+        self._names: dict[tuple[int, str | None], Mapping[date, str]] = {}  # holiday_name's
         if country is not None:
             self._holidays_of(None)  # fail now, not at the first query, on unknown regions
 
@@ -154,6 +155,24 @@ class BusinessCalendar:
         if isinstance(day, datetime) or not isinstance(day, date):
             raise CalendarError(f"day must be a date, got {day!r}")
         return day in self._holidays_of(day.year)
+
+    def holiday_name(self, day: date, language: str) -> str | None:
+        """The name of the public holiday on `day` (a local date) in `language` (`de`, `en`, or
+        a locale such as `en_US`: the nearest one the `holidays` package has for the region);
+        None on any other day."""
+        if not self.is_holiday(day):
+            return None
+        supported = getattr(self._holidays_of(day.year), "supported_languages", ())
+        locale = next((s for s in supported if s == language or s.startswith(f"{language}_")), None)
+        key = (day.year, locale)
+        names = self._names.get(key)
+        if names is None:
+            assert self._country is not None  # is_holiday found one
+            names = holidays.country_holidays(
+                self._country, subdiv=self._subdivision, years=day.year, language=locale
+            )
+            self._names[key] = names
+        return names.get(day)
 
     def is_open(self, at: datetime) -> bool:
         """Whether `at` lies inside [start, end) of a timeframe."""

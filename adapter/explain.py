@@ -51,14 +51,15 @@ def explain_ticket(
     question: ExplainQuestion,
     policy: Policy,
     open_store: Callable[[], Any],
-    now: datetime,
     *,
     default_language: str,
     name: Callable[[str], str] = str,
 ) -> tuple[Decision, TicketFacts]:
-    """The decision for a hypothetical ticket. `open_store()` gives the store, called only for a
-    customer's contracts and ledger, which are only read; `name` spells an input in error
-    messages (the CLI's option names)."""
+    """The decision for a hypothetical ticket, as it would have been decided when it was
+    created: the contract's term and status too are those of that day, not of today, so that
+    they agree with the plan and quota the same decision shows. `open_store()` gives the store,
+    called only for a customer's contracts and ledger, which are only read; `name` spells an
+    input in error messages (the CLI's option names)."""
     q = question
     if bool(q.customer) == bool(q.plan):
         raise ExplainError(
@@ -106,7 +107,7 @@ def explain_ticket(
     if q.used is not None:
         ledger = LedgerView(used=dict.fromkeys(ledger_keys(facts, contracts, policy), q.used))
     language = q.language or default_language
-    decision = decide(facts, contracts, ledger, now, policy=policy, language=language)
+    decision = decide(facts, contracts, ledger, q.created, policy=policy, language=language)
     return decision, facts
 
 
@@ -119,9 +120,11 @@ LABELS = {
         "ticket": "Ticket",
         "explain": "Angenommenes Ticket",
         "created": "erstellt",
+        "holiday": "Feiertag",
         "plan": "Plan",
         "none": "keiner",
         "contract": "Vertrag",
+        "explain_contract": "Angenommener Vertrag",
         "valid": "gültig",
         "notice": "Kündigung bis",
         "status": "Status",
@@ -144,9 +147,11 @@ LABELS = {
         "ticket": "Ticket",
         "explain": "Hypothetical ticket",
         "created": "created",
+        "holiday": "public holiday",
         "plan": "Plan",
         "none": "none",
         "contract": "Contract",
+        "explain_contract": "Hypothetical contract",
         "valid": "valid",
         "notice": "notice by",
         "status": "status",
@@ -169,6 +174,8 @@ LABELS = {
 
 
 def render_text(decision: Decision, facts: TicketFacts, policy: Policy, language: str) -> str:
+    """The decision in words, every word in `language`: labels, weekdays, the plan's name, and
+    each flag and warning by its label (its code is in the decision shape)."""
     t = LABELS[language]
     tz = policy.calendar.time_zone
 
@@ -176,17 +183,27 @@ def render_text(decision: Decision, facts: TicketFacts, policy: Policy, language
         at = at.astimezone(tz)
         return f"{WEEKDAYS[language][at.weekday()]} {at:%Y-%m-%d %H:%M %Z}"
 
+    def label(code: str) -> str:
+        texts = policy.flags.get(code) or policy.warnings.get(code)
+        return texts.label.get(language, code) if texts else code
+
     plan = policy.plans[decision.plan].name[language] if decision.plan else t["none"]
     ticket = (
         t["explain"]
         if decision.helpdesk == EXPLAIN
         else f"{t['ticket']} {decision.helpdesk} #{decision.ticket_id}"
     )
-    lines = [f"{ticket}, {t['created']} {local(facts.created_at)}", f"{t['plan']}: {plan}"]
+    created = f"{ticket}, {t['created']} {local(facts.created_at)}"
+    holiday = policy.calendar.holiday_name(facts.created_at.astimezone(tz).date(), language)
+    if holiday:
+        created += f" ({t['holiday']}: {holiday})"
+    lines = [created, f"{t['plan']}: {plan}"]
     if c := decision.contract:
         notice = f", {t['notice']} {c.notice_by}" if c.notice_by else ""
+        described = c.id == EXPLAIN and facts.customer_number == EXPLAIN  # not a stored one
+        contract = t["explain_contract"] if described else f"{t['contract']} {c.id}"
         lines.append(
-            f"{t['contract']} {c.id}: {t['valid']} {c.valid_from} – {c.valid_until}{notice}"
+            f"{contract}: {t['valid']} {c.valid_from} – {c.valid_until}{notice}"
             f" ({t[str(c.status)]})"
         )
     if q := decision.quota:
@@ -197,5 +214,5 @@ def render_text(decision: Decision, facts: TicketFacts, policy: Policy, language
     for title, items in ((t["reasons"], decision.flags), (t["warnings"], decision.warnings)):
         if items:
             lines.append(f"{title}:")
-            lines.extend(f"  - {item.code}: {item.message}" for item in items)
+            lines.extend(f"  - {label(item.code)}: {item.message}" for item in items)
     return "\n".join(lines)

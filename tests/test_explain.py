@@ -2,11 +2,15 @@
 the decision shape."""
 
 import json
+from datetime import UTC, date, datetime
 
 import pytest
 from click.testing import CliRunner
 
 from adapter.cli import main
+from adapter.contracts import Licence
+from adapter.licences import store_licences
+from mappings.plans import load_policy
 
 BASIC = ["explain", "--plan", "basic", "--purchased", "2026-03-15"]
 FRIDAY_EVENING = ["--created", "2026-11-27T17:30:00+01:00"]
@@ -34,17 +38,20 @@ def test_text_in_english():
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert "Plan: Basic support" in lines
-    assert "Contract explain: valid 2026-03-15 – 2027-12-31, notice by 2027-09-30 (active)" in lines
+    assert (
+        "Hypothetical contract: valid 2026-03-15 – 2027-12-31, notice by 2027-09-30 (active)"
+        in lines
+    )
     assert "Quota: 5/4 Nov 2026 (counted)" in lines
     assert "Reaction due: Wed 2026-12-02 09:00 CET (2026-12-02T08:00Z)" in lines
     assert "Billable: yes" in lines
-    assert any(line.startswith("  - over_quota: This is ticket 5 of 4") for line in lines)
+    assert any(line.startswith("  - Over quota: This is ticket 5 of 4") for line in lines)
 
 
 def test_text_language_comes_from_the_setting():
     result = explain("--category", "ui_building", env={"ENTITLEMENTS_LANGUAGE": "en"})
     assert "Billable: yes" in result.output
-    assert "  - ui_building: Help building or maintaining user interfaces" in result.output
+    assert "  - User interface building: Help building or maintaining user" in result.output
     german = explain("--category", "ui_building", env={"ENTITLEMENTS_LANGUAGE": "de"})
     assert "Kostenpflichtig: ja" in german.output
 
@@ -157,3 +164,93 @@ def test_bad_options_are_named(args, message):
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2
     assert message in result.output
+
+
+# The ticket's date, not today's
+
+
+COMMISSIONED_2024 = [
+    *("explain", "--plan", "commissioning", "--purchased", "2024-01-08"),
+    *("--go-live", "2024-01-15", "--created", "2024-02-13T10:00:00+01:00"),
+]
+
+
+def test_a_contract_long_expired_shows_its_status_on_the_tickets_day():
+    text = CliRunner().invoke(main, [*COMMISSIONED_2024, "--language", "en"])
+    assert text.exit_code == 0, text.output
+    assert "Plan: Commissioning support" in text.output
+    assert "Hypothetical contract: valid 2024-01-08 – 2024-03-11 (active)" in text.output
+    assert "expired" not in text.output
+    decision = json.loads(CliRunner().invoke(main, [*COMMISSIONED_2024, "--format", "json"]).output)
+    assert decision["plan"] == "commissioning"
+    assert decision["contract"]["status"] == "active"  # today it is expired
+    assert date.fromisoformat(decision["contract"]["valid_until"]) < date.today()
+
+
+def test_a_stored_contract_long_expired_shows_its_status_on_the_tickets_day(database_url, store):
+    policy = load_policy()
+    sold = Licence(
+        "LIC-OLD", "C-OLD", "commissioning", date(2024, 1, 8), go_live_on=date(2024, 1, 15)
+    )
+    with store.session() as session:
+        store_licences(store, session, policy, [sold], "import", datetime.now(UTC), helpdesks=())
+    env = {"ENTITLEMENTS_DATABASE_URL": database_url}
+    asked = ["explain", "--customer", "C-OLD", "--created", "2024-02-13T10:00:00+01:00"]
+    german = CliRunner().invoke(main, [*asked, "--language", "de"], env=env)
+    assert german.exit_code == 0, german.output
+    assert "Plan: Inbetriebnahme Support" in german.output
+    assert "Vertrag LIC-OLD: gültig 2024-01-08 – 2024-03-11 (aktiv)" in german.output
+    after = CliRunner().invoke(
+        main,
+        [
+            "explain",
+            "--customer",
+            "C-OLD",
+            "--created",
+            "2024-06-03T10:00:00+02:00",
+            "--language",
+            "en",
+        ],
+        env=env,
+    )
+    assert "Contract LIC-OLD: valid 2024-01-08 – 2024-03-11 (expired)" in after.output
+    assert "Plan: none" in after.output
+
+
+@pytest.mark.parametrize(
+    ("language", "line"),
+    [
+        (
+            "en",
+            "Hypothetical ticket, created Fri 2026-12-25 10:00 CET (public holiday: Christmas Day)",
+        ),
+        (
+            "de",
+            "Angenommenes Ticket, erstellt Fr 2026-12-25 10:00 CET"
+            " (Feiertag: Erster Weihnachtstag)",
+        ),
+    ],
+)
+def test_a_ticket_on_a_public_holiday_says_so(language, line):
+    result = CliRunner().invoke(
+        main, [*BASIC, "--created", "2026-12-25T10:00:00+01:00", "--language", language]
+    )
+    assert result.output.splitlines()[0] == line
+    working_day = CliRunner().invoke(
+        main, [*BASIC, "--created", "2026-12-28T10:00:00+01:00", "--language", language]
+    )
+    assert "(" not in working_day.output.splitlines()[0]
+
+
+def test_german_text_names_flags_and_warnings_by_their_german_labels():
+    result = explain("--used", "4", "--language", "de")
+    lines = result.output.splitlines()
+    assert (
+        "Angenommener Vertrag: gültig 2026-03-15 – 2027-12-31, Kündigung bis 2027-09-30 (aktiv)"
+        in lines
+    )
+    assert any(
+        line.startswith("  - Kontingent überschritten: Dies ist Ticket 5 von 4") for line in lines
+    )
+    assert any(line.startswith("  - Kontingent erschöpft: ") for line in lines)
+    assert "over_quota" not in result.output and "explain" not in result.output
