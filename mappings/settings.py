@@ -23,6 +23,21 @@ def _log_level(value: str) -> None:
         raise ValidationError(f"one of {', '.join(LEVELS)}")
 
 
+def _language(value: str) -> None:
+    """One of ours. A locale or a list of them, as the shell's own LANGUAGE variable holds
+    (`en_US:en`), is refused with a word on where such a value comes from: the adapter's
+    setting is a language code, and the first of a list is not guessed at."""
+    if value in LANGUAGES:
+        return
+    message = f"Must be one of: {', '.join(LANGUAGES)}."
+    if any(mark in value for mark in ":_.@"):
+        message += (
+            " This looks like a locale list, such as the shell's LANGUAGE=en_US:en; "
+            "the adapter's setting is a language code alone"
+        )
+    raise ValidationError(message)
+
+
 # Never the value itself: errors are printed and logged.
 SHORT_SECRET = validate.Length(
     min=MIN_SECRET_LENGTH,
@@ -41,7 +56,7 @@ class SettingsSchema(Schema):
         )
     )
     MAPPINGS_DIR = fields.String()
-    LANGUAGE = fields.String(validate=validate.OneOf(LANGUAGES))
+    LANGUAGE = fields.String(validate=_language)
     PROVIDERS = fields.String()  # comma-separated keys
     INSECURE_NO_SIGNATURE = fields.Boolean()
     MAX_ATTEMPTS = fields.Integer(validate=validate.Range(min=1))
