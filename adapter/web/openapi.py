@@ -308,6 +308,8 @@ def admin_api_paths(plans: Collection[str]) -> dict[str, Any]:
                     "404": problem("No such booking"),
                     "422": problem("Invalid inputs or days that cannot be cancelled"),
                 },
+            )
+        },
     }
 
 
