@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from adapter.engine import best_covering, contract_view
+from adapter.forecast import Forecast, forecast
 from adapter.limits import MAX_ROW_ID
 from adapter.policy import Policy
 from adapter.quota import period_label, period_of, period_start
@@ -31,6 +32,9 @@ class ContractUse:
     notice_by: date | None
     status: str
     quota: tuple[QuotaUse, ...]  # the current period first
+    # The current period's forecast at today's rate; None: too early to tell, or the contract
+    # does not cover today.
+    forecast: Forecast | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,19 @@ def customers(
                 QuotaUse(p, period_label(p, language), used[contract.id, p], limit)
                 for p in wanted[contract.id]
             )
+            current = quota[0]
+            ahead = (
+                forecast(
+                    current.used,
+                    limit,
+                    current.period,
+                    today,
+                    policy.calendar,
+                    policy.forecast,
+                )
+                if view.status.covers
+                else None
+            )
             uses.append(
                 ContractUse(
                     contract.id,
@@ -94,6 +111,7 @@ def customers(
                     view.notice_by,
                     str(view.status),
                     quota,
+                    ahead,
                 )
             )
         best = best_covering(customer.contracts, today, policy)

@@ -8,12 +8,23 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from adapter.contracts import Contract, ContractStatus
+from adapter.forecast import day_label, forecast
 from adapter.policy import FLAG_CODES, Plan, Policy
 from adapter.quota import LedgerChange, LedgerEntry, LedgerView, period_label, period_of
 
 ON_CALL_REACTION = timedelta(minutes=15)  # datasheet: Reaktionszeit in der Rufbereitschaft
 # Values a flag or warning text may use, e.g. "{used}/{limit} in {period}".
-MESSAGE_FIELDS = ("plan", "used", "limit", "period", "service", "sessions", "free")
+MESSAGE_FIELDS = (
+    "plan",
+    "used",
+    "limit",
+    "period",
+    "service",
+    "sessions",
+    "free",
+    "expected",  # quota_forecast: tickets expected by the period's end
+    "runs_out",  # quota_forecast: the day the quota is expected to run out
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +236,15 @@ def decide(
         warnings.append(texts.warning("quota_exceeded", **fmt))
     elif counts and ordinal == plan.quota.tickets:
         warnings.append(texts.warning("quota_last", **fmt))
+    elif counts:
+        # Judged on the ticket's own place and day, as the count is: a later ticket does not
+        # change an earlier ticket's forecast.
+        ahead = forecast(ordinal, plan.quota.tickets, period, day, policy.calendar, policy.forecast)
+        if ahead is not None and ahead.warns and ahead.runs_out is not None:
+            runs_out = day_label(ahead.runs_out, language)
+            warnings.append(
+                texts.warning("quota_forecast", **fmt, expected=ahead.expected, runs_out=runs_out)
+            )
 
     return Decision(
         helpdesk=facts.helpdesk,

@@ -35,7 +35,8 @@ FLAG_CODES = (
     "project_service",
     "outside_support_hours",
 )
-WARNING_CODES = ("quota_last", "quota_exceeded")
+WARNING_CODES = ("quota_last", "quota_exceeded", "quota_forecast")
+FORECAST_DAYS = ("working_days", "calendar_days")
 
 Text = Mapping[str, str]  # language -> text
 
@@ -112,12 +113,24 @@ class FlagText:
 
 
 @dataclass(frozen=True)
+class ForecastRule:
+    """When the quota forecast (`adapter.forecast`) speaks: the days it counts (`working_days`
+    of the calendar, or `calendar_days`), and not before `min_days` of them have passed in the
+    period and `min_tickets` tickets were counted in it."""
+
+    days: str = "working_days"
+    min_days: int = 5
+    min_tickets: int = 2
+
+
+@dataclass(frozen=True)
 class Policy:
     plans: Mapping[str, Plan]
     flags: Mapping[str, FlagText]
     warnings: Mapping[str, FlagText]
     calendar: BusinessCalendar = field(repr=False)
     digest: str = ""  # hash of the source file, kept with every decision
+    forecast: ForecastRule = field(default_factory=ForecastRule)
 
     def plan(self, code: str) -> Plan:
         try:

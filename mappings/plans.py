@@ -24,6 +24,7 @@ from adapter.calendar import BusinessCalendar, CalendarError
 from adapter.engine import MESSAGE_FIELDS
 from adapter.policy import (
     FLAG_CODES,
+    FORECAST_DAYS,
     LANGUAGES,
     PERIODS,
     PRO_RATA,
@@ -32,6 +33,7 @@ from adapter.policy import (
     WARNING_CODES,
     Fee,
     FlagText,
+    ForecastRule,
     Plan,
     Policy,
     Quota,
@@ -244,6 +246,18 @@ def _every(codes: tuple[str, ...]) -> Any:
     return check
 
 
+class ForecastSchema(Strict):
+    days = fields.String(load_default=ForecastRule.days, validate=validate.OneOf(FORECAST_DAYS))
+    min_days = fields.Integer(load_default=ForecastRule.min_days, validate=validate.Range(min=1))
+    min_tickets = fields.Integer(
+        load_default=ForecastRule.min_tickets, validate=validate.Range(min=1)
+    )
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> ForecastRule:
+        return ForecastRule(**data)
+
+
 class PolicySchema(Strict):
     version = fields.Integer(required=True, validate=validate.Equal(1))
     calendar = fields.Nested(CalendarSchema, required=True)
@@ -267,6 +281,7 @@ class PolicySchema(Strict):
         required=True,
         validate=_every(WARNING_CODES),
     )
+    forecast = fields.Nested(ForecastSchema, load_default=ForecastRule)
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> Policy:
@@ -278,7 +293,11 @@ class PolicySchema(Strict):
             for code, spec in data["plans"].items()
         }
         return Policy(
-            plans=plans, flags=data["flags"], warnings=data["warnings"], calendar=data["calendar"]
+            plans=plans,
+            flags=data["flags"],
+            warnings=data["warnings"],
+            calendar=data["calendar"],
+            forecast=data["forecast"],
         )
 
 
