@@ -11,7 +11,7 @@ from adapter import admin_page, health, metrics
 from adapter.providers import enabled
 from adapter.services import Services, build_services
 from adapter.settings import Settings
-from adapter.web import admin_api, errors, openapi, throttle
+from adapter.web import admin_api, entitlement_api, errors, openapi, throttle
 from mappings.settings import load_settings
 
 
@@ -48,7 +48,7 @@ def init_app(app: Flask, services: Services) -> None:
         settings.auth_failure_limit, settings.auth_failure_window
     )
     errors.init_app(app)
-    for bp in (health.bp, metrics.bp, admin_api.bp, openapi.bp, admin_page.bp):
+    for bp in (health.bp, metrics.bp, admin_api.bp, entitlement_api.bp, openapi.bp, admin_page.bp):
         app.register_blueprint(bp)
     for provider in enabled(settings):
         if provider.blueprint is not None:

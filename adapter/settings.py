@@ -42,6 +42,8 @@ class Settings:
     auth_failure_limit: int = 10  # wrong tokens per address and window before 429; 0: no limit
     auth_failure_window: int = 300  # seconds
     admin_token: str | None = field(default=None, repr=False)
+    # The download platform's bearer token (GET /api/v1/customers/<number>/entitlement).
+    download_token: str | None = field(default=None, repr=False)
     # Provider key -> its settings object, for the enabled providers with settings.
     provider_settings: Mapping[str, Any] = field(default_factory=dict)
 

@@ -73,6 +73,7 @@ class SettingsSchema(Schema):
     AUTH_FAILURE_LIMIT = fields.Integer(validate=validate.Range(min=0))
     AUTH_FAILURE_WINDOW = fields.Integer(validate=validate.Range(min=1))
     ADMIN_TOKEN = fields.String(validate=SHORT_SECRET)
+    DOWNLOAD_TOKEN = fields.String(validate=SHORT_SECRET)
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:

@@ -57,6 +57,8 @@ from tests.rt_helpers import SECRET as RT_SECRET
 from tests.zammad_helpers import SECRET, fixture_names, load_fixture, signed_zammad
 
 ERP_TOKEN = "erp-push-token-for-fuzzing"
+DOWNLOAD_TOKEN = "download-token-for-fuzzing-32-chars-or-more"
+ENTITLEMENT = "/api/v1/customers/{customer_number}/entitlement"
 ERROR_KEYS = {"error", "message", "fields"}
 WEBHOOK_REJECTIONS = {400, 401, 413, 415, 422}
 PUSH_REJECTIONS = {400, 401, 413, 415, 422}
@@ -80,6 +82,7 @@ OPERATIONS = {
     ("GET", "/api/v1/openapi.json"): 10,
     ("GET", "/api/v1/customers"): 40,
     ("GET", "/api/v1/customers/{customer_number}"): 50,
+    ("GET", ENTITLEMENT): 50,
     ("GET", "/api/v1/tickets/{helpdesk}/{ticket_id}/decisions"): 50,
     ("GET", "/api/v1/dead-letters"): 10,
     ("POST", "/api/v1/dead-letters/{id}/retry"): 50,
@@ -112,6 +115,7 @@ def services(database_url: str, store: Store) -> Services:
             "rt": RtSettings(url="http://127.0.0.1:9", token="1-1-x", webhook_secret=RT_SECRET),
         },
         "admin_token": ADMIN_TOKEN,
+        "download_token": DOWNLOAD_TOKEN,
         "language": "en",
         "max_body_bytes": MAX_BODY,  # the limit's edges, without 8 MiB bodies by the hundred
     }
@@ -200,6 +204,8 @@ def auth_headers(case: Any, mode: str, body: bytes | None, odd: str) -> dict[str
         return {"X-Hub-Signature": hub_signature(secret, body or b"")}
     if path == "/erp/licences":
         token = ERP_TOKEN
+    elif path == ENTITLEMENT:
+        token = DOWNLOAD_TOKEN
     elif path.startswith("/api/v1/") and path != "/api/v1/openapi.json":
         token = ADMIN_TOKEN
     else:

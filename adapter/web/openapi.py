@@ -26,6 +26,7 @@ from marshmallow import Schema, fields, validate
 from adapter.providers import enabled
 from mappings import admin, audit
 from mappings.bounds import InDateRange
+from mappings.updates import EntitlementSchema
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 DOCUMENT = "entitlements.openapi"  # app.extensions key: built once per app
@@ -75,6 +76,16 @@ def openapi_document(app: Flask) -> dict[str, Any]:
         },
     )
     for path, operations in admin_api_paths(services.policy.plans).items():
+        spec.path(path, operations=operations)
+    spec.components.security_scheme(
+        "downloadToken",
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "The ENTITLEMENTS_DOWNLOAD_TOKEN setting (the download platform's)",
+        },
+    )
+    for path, operations in entitlement_paths().items():
         spec.path(path, operations=operations)
     for provider in enabled(services.settings):
         if provider.openapi is not None:
@@ -310,6 +321,59 @@ def admin_api_paths(plans: Collection[str]) -> dict[str, Any]:
                 },
             )
         },
+    }
+
+
+ENTITLEMENT_EXAMPLE = {
+    "customer": "C-1001",
+    "updates": True,
+    "plan": "basic",
+    "until": "2027-12-31",
+}
+
+
+def entitlement_paths() -> dict[str, Any]:
+    """The download platform's call (`adapter/web/entitlement_api.py`), with its own token."""
+    return {
+        "/api/v1/customers/{customer_number}/entitlement": {
+            "get": {
+                "operationId": "getEntitlement",
+                "summary": "Whether a customer may download software updates today",
+                "description": "From the customer's contracts on the calendar's day: a contract "
+                "that covers the day (active, or cancelled and running to its end) grants "
+                "updates, commissioning only during its term, basic and pro while they run. "
+                "`plan` is the best plan granting them and `until` the last day of the longest "
+                "current term granting them (null, with `updates` false, when none does). "
+                "Bearer ENTITLEMENTS_DOWNLOAD_TOKEN, not the admin token.",
+                "tags": ["downloads"],
+                "security": [{"downloadToken": []}],
+                "parameters": [
+                    {
+                        "name": "customer_number",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                        "description": "The customer number",
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The entitlement",
+                        "content": {
+                            "application/json": {
+                                "schema": EntitlementSchema(),
+                                "example": ENTITLEMENT_EXAMPLE,
+                            }
+                        },
+                    },
+                    "401": problem("No bearer token"),
+                    "403": problem("The bearer token is not the download token"),
+                    "404": problem("No contracts for this customer number"),
+                    "429": THROTTLED,
+                    "503": problem("No DOWNLOAD_TOKEN is configured: the endpoint is off"),
+                },
+            }
+        }
     }
 
 
