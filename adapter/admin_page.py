@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import (
@@ -45,6 +45,7 @@ from werkzeug.wrappers import Response
 from adapter import admin_sessions
 from adapter.admin import customers, retry_dead_letter
 from adapter.explain import ExplainError, explain_ticket, render_text
+from adapter.forecast import describe as describe_forecast
 from adapter.i18n import (
     CATEGORY_NAMES,
     FIELD_NAMES,
@@ -57,11 +58,20 @@ from adapter.limits import DATE_RANGE, EARLIEST, LATEST
 from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS
 from adapter.renewals import contracts_due
 from adapter.services import Services
+from adapter.statement import LABELS as STATEMENT_LABELS
+from adapter.statement import (
+    StatementError,
+    build_statement,
+    month_name,
+    parse_month,
+    render_html,
+)
 from adapter.web import throttle
 from adapter.web.errors import ApiProblem
 from adapter.web.signatures import same_secret
 from mappings.admin import ExplainRequestSchema
-from mappings.yamlfile import flatten_messages
+from mappings.prices import load_prices
+from mappings.yamlfile import FileErrors, flatten_messages
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("admin_page", __name__, url_prefix="/admin", template_folder="templates")
@@ -207,8 +217,45 @@ def retry(key: str) -> ResponseReturnValue:
     return redirect(url_for(".index", _anchor="dead-letters"))
 
 
+@bp.get("/customers/<customer_number>/statement")
+def statement(customer_number: str) -> ResponseReturnValue:
+    """The customer's statement for `?month=YYYY-MM` (default: this month), as the command
+    `entitlements statement` writes it in HTML, in the page's language."""
+    s = services()
+    today = datetime.now(UTC).astimezone(s.policy.calendar.time_zone).date()
+    try:
+        month = parse_month(request.args.get("month") or f"{today:%Y-%m}")
+    except ValueError as e:
+        raise ApiProblem(422, "invalid_query", f"month: {e}", {"month": str(e)}) from e
+    language = page_language_or_setting()
+    try:
+        prices = load_prices(s.settings.mapping("prices.yaml"))
+    except FileErrors as e:
+        raise ApiProblem(503, "prices_invalid", f"prices.yaml is not valid: {e}") from e
+    try:
+        if "\x00" in customer_number:  # nothing stored is named with a NUL
+            raise StatementError(f"no contracts and no tickets for customer {customer_number!r}")
+        built = build_statement(s.store, s.policy, prices, customer_number, *month, language, today)
+    except StatementError as e:
+        raise ApiProblem(404, "not_found", str(e), {"customer_number": str(e)}) from e
+    html = render_html(built, s.policy, nonce=g.get("csp_nonce"))
+    return Response(html, mimetype="text/html")
+
+
+def page_language_or_setting() -> str:
+    """The page's language (chosen, or the browser's), else the LANGUAGE setting."""
+    return g.get("language") or services().settings.language
+
+
+def statement_months(today: date) -> list[tuple[int, int]]:
+    """The months the page links statements for: last month and this one."""
+    last = today.replace(day=1) - timedelta(days=1)
+    return [(last.year, last.month), (today.year, today.month)]
+
+
 def _page(form: ExplainForm, answer: dict[str, Any] | None) -> ResponseReturnValue:
     s = services()
+    language = page_language_or_setting()
     today, found = customers(
         s.store,
         s.policy,
@@ -231,6 +278,11 @@ def _page(form: ExplainForm, answer: dict[str, Any] | None) -> ResponseReturnVal
         form=form,
         answer=answer,
         policy_digest=s.policy.digest,
+        forecast_text=lambda ahead: describe_forecast(ahead, language),
+        statement_title=STATEMENT_LABELS[language]["title"],
+        statement_months=[
+            (f"{y}-{m:02d}", month_name(y, m, language)) for y, m in statement_months(today)
+        ],
     ), status
 
 

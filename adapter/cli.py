@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from adapter import billing_cli, contracts_cli, licences
+from adapter import billing_cli, contracts_cli, licences, statement_cli
 from adapter.cli_context import Context, or_exit, pass_context
 from adapter.errors import ApiError
 from adapter.explain import ExplainError, ExplainQuestion, explain_ticket, render_text
@@ -408,6 +408,7 @@ for billing_command in billing_cli.COMMANDS:
     main.add_command(billing_command)
 for contracts_command in contracts_cli.COMMANDS:
     main.add_command(contracts_command)
+main.add_command(statement_cli.statement)
 
 
 @main.command()
