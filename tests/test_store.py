@@ -578,6 +578,7 @@ def test_record_decision_reports_changes(store):
         "now": NOW,
         "policy": "a9457a5cdc1bf8f9",
     }
+
     def record(session, decision, inputs):
         previous = store.last_decision(session, "zammad", decision.ticket_id)
         return store.record_decision(session, decision, inputs, NOW, previous=previous)

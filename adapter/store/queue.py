@@ -228,17 +228,13 @@ class QueueStore:
             self._update_held(
                 session,
                 row,
-                claimed_until=case(
-                    (model.claimed_until > until, model.claimed_until), else_=until
-                ),
+                claimed_until=case((model.claimed_until > until, model.claimed_until), else_=until),
             )
 
     def finish(self, session: Session, row: Claimed, now: datetime) -> None:
         """Mark the row done in the caller's transaction; `LeaseLost` rolls that back."""
         done = {"processed_at": now} if row.queue == "inbox" else {"done_at": now}
-        self._update_held(
-            session, row, status="done", claimed_until=None, claimed_by=None, **done
-        )
+        self._update_held(session, row, status="done", claimed_until=None, claimed_by=None, **done)
 
     def _update_held(self, session: Session, row: Claimed, **values: Any) -> None:
         """Set `values` on the row if `row.owner` still holds it, else `LeaseLost`. One
