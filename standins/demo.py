@@ -116,8 +116,17 @@ LABELS = {
 
 
 def run(language: str, echo: Any = click.echo) -> None:
+    werkzeug = logging.getLogger("werkzeug")
+    level = werkzeug.level
+    werkzeug.setLevel(logging.WARNING)  # no access log between the tickets
+    try:
+        _run(language, echo)
+    finally:  # the demo runs inside other processes too (the tests): leave their logging alone
+        werkzeug.setLevel(level)
+
+
+def _run(language: str, echo: Any) -> None:
     started = time.monotonic()
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log between the tickets
     t = LABELS[language]
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(database_url=f"sqlite:///{Path(tmp) / 'demo.db'}", language=language)
