@@ -362,14 +362,6 @@ def ledger_keys(
     ]
 
 
-def standing(
-    contracts: Sequence[Contract], day: date, policy: Policy
-) -> tuple[str | None, date | None]:
-    """A customer's plan and how long it runs, on a day: the best covering contract's."""
-    best = best_covering(contracts, day, policy)
-    return (best.plan, best.end_on(day)) if best else (None, None)
-
-
 def best_covering(contracts: Sequence[Contract], day: date, policy: Policy) -> Contract | None:
     """The contract that stands for a customer on a day: covering, best plan, longest running."""
     covering = [c for c in contracts if c.status_on(day).covers]
