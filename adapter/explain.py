@@ -115,6 +115,23 @@ WEEKDAYS = {
     "de": ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So"),
     "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
 }
+# A contract's status on a day, in words: explain's text and the customer statement.
+CONTRACT_STATUS = {
+    "de": {
+        "not_started": "noch nicht begonnen",
+        "active": "aktiv",
+        "cancelled": "gekündigt, läuft bis Ende",
+        "expired": "abgelaufen",
+        "terminated": "beendet",
+    },
+    "en": {
+        "not_started": "not yet started",
+        "active": "active",
+        "cancelled": "cancelled, runs to its end",
+        "expired": "expired",
+        "terminated": "terminated",
+    },
+}
 LABELS = {
     "de": {
         "ticket": "Ticket",
@@ -137,11 +154,7 @@ LABELS = {
         "no": "nein",
         "reasons": "Gründe",
         "warnings": "Hinweise",
-        "not_started": "noch nicht begonnen",
-        "active": "aktiv",
-        "cancelled": "gekündigt, läuft bis Ende",
-        "expired": "abgelaufen",
-        "terminated": "beendet",
+        **CONTRACT_STATUS["de"],
     },
     "en": {
         "ticket": "Ticket",
@@ -164,11 +177,7 @@ LABELS = {
         "no": "no",
         "reasons": "Reasons",
         "warnings": "Warnings",
-        "not_started": "not yet started",
-        "active": "active",
-        "cancelled": "cancelled, runs to its end",
-        "expired": "expired",
-        "terminated": "terminated",
+        **CONTRACT_STATUS["en"],
     },
 }
 

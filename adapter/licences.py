@@ -43,19 +43,27 @@ def store_licences(
     """
     items = [(lic, contract_from_licence(lic, policy.plan(lic.plan))) for lic in newest(licences)]
     report = store.upsert_licences(session, items, source=source, now=now)
-    rechecks = [
-        {
-            "helpdesk": helpdesk,
-            "delivery_id": f"licences:{customer}:{now.isoformat()}",
-            "ticket_id": f"customer:{customer}",
-            "trigger": "licences",
-            "payload": json.dumps({CUSTOMER_CHANGED: customer}),
-        }
-        for customer in sorted(report.customers)
-        for helpdesk in helpdesks
-    ]
+    rechecks = recheck_rows(report.customers, helpdesks, "licences", now.isoformat())
     store.accept_inbox_many(session, rechecks, now)
     return report
+
+
+def recheck_rows(
+    customers: Iterable[str], helpdesks: Iterable[str], trigger: str, when: str
+) -> list[dict[str, Any]]:
+    """Inbox rows asking each helpdesk to bring a customer up to date (`customer_changed`);
+    the delivery id names trigger, customer and `when`, so the same ask is stored once."""
+    return [
+        {
+            "helpdesk": helpdesk,
+            "delivery_id": f"{trigger}:{customer}:{when}",
+            "ticket_id": f"customer:{customer}",
+            "trigger": trigger,
+            "payload": json.dumps({CUSTOMER_CHANGED: customer}),
+        }
+        for customer in sorted(customers)
+        for helpdesk in helpdesks
+    ]
 
 
 def import_licences(store: Any, policy: Policy, path: Path, helpdesks: Iterable[str]) -> Any:

@@ -12,7 +12,6 @@ customer one of whose contracts started, renewed or ended since its last run.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterable, Sequence
@@ -21,7 +20,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from adapter.contracts import Contract, ContractStatus
-from adapter.licences import CUSTOMER_CHANGED
+from adapter.licences import recheck_rows
 from adapter.policy import Policy
 
 logger = logging.getLogger(__name__)
@@ -132,17 +131,7 @@ def queue_turnovers(store: Any, policy: Policy, helpdesks: Iterable[str], now: d
         if last is not None:
             first = max(last + timedelta(days=1), today - timedelta(days=MOST_DAYS_BACK))
             customers = customers_turning_over(store.contracts(session), first, today)
-        rows = [
-            {
-                "helpdesk": helpdesk,
-                "delivery_id": f"terms:{customer}:{today.isoformat()}",
-                "ticket_id": f"customer:{customer}",
-                "trigger": "contract terms",
-                "payload": json.dumps({CUSTOMER_CHANGED: customer}),
-            }
-            for customer in sorted(customers)
-            for helpdesk in helpdesks
-        ]
+        rows = recheck_rows(customers, helpdesks, "terms", today.isoformat())
         store.accept_inbox_many(session, rows, now)
         store.set_checkpoint(session, CHECKPOINT, {"day": today.isoformat()}, now)
     if customers:

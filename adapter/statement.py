@@ -36,6 +36,7 @@ from adapter.billing import BillableLine, Prices, month_window
 from adapter.contracts import Contract
 from adapter.csv_cells import neutralise
 from adapter.engine import Flag, decide
+from adapter.explain import CONTRACT_STATUS
 from adapter.limits import EARLIEST, LATEST, date_problem
 from adapter.month_billing import month_billing_lines
 from adapter.policy import Policy
@@ -127,11 +128,7 @@ LABELS: dict[str, dict[str, str]] = {
         "saturday": "Samstag",
         "sunday_or_holiday": "Sonn- oder Feiertag",
         "night": "Nacht",
-        "not_started": "noch nicht begonnen",
-        "active": "aktiv",
-        "cancelled": "gekündigt, läuft bis Ende",
-        "expired": "abgelaufen",
-        "terminated": "beendet",
+        **CONTRACT_STATUS["de"],
     },
     "en": {
         "title": "Statement",
@@ -185,11 +182,7 @@ LABELS: dict[str, dict[str, str]] = {
         "saturday": "Saturday",
         "sunday_or_holiday": "Sunday or holiday",
         "night": "Night",
-        "not_started": "not yet started",
-        "active": "active",
-        "cancelled": "cancelled, runs to its end",
-        "expired": "expired",
-        "terminated": "terminated",
+        **CONTRACT_STATUS["en"],
     },
 }
 # Amounts: thousands and decimal separators per language.

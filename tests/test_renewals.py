@@ -210,7 +210,7 @@ def test_the_worker_tells_the_helpdesk_the_notice_date(database_url, store, toda
             helpdesk="recording",
             delivery_id="terms:C-W:test",
             ticket_id="customer:C-W",
-            trigger="contract terms",
+            trigger="terms",
             payload=json.dumps({CUSTOMER_CHANGED: "C-W"}),
             now=datetime.now(UTC),
         )
