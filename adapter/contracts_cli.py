@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
@@ -49,7 +49,7 @@ def due(ctx: Context, days: int, customer: str | None, fmt: str) -> None:
         click.echo(json.dumps(answer, indent=2))
         return
     if not found:
-        click.echo(f"nothing due from {today} to the next {days} day(s)")
+        click.echo(f"nothing due from {today} to {today + timedelta(days=days)}")
     for d in found:
         click.echo(describe(d))
 

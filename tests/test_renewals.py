@@ -127,7 +127,7 @@ def test_contracts_due_in_text_and_json(database_url, due_contracts, today):
         ("end", (today + timedelta(days=30)).isoformat(), "LIC-TERM", None),
     ]
     short = CliRunner().invoke(main, ["contracts", "due", "--within", "5d"], env=env)
-    assert short.output.startswith("nothing due")
+    assert short.output == f"nothing due from {today} to {today + timedelta(days=5)}\n"
     bad = CliRunner().invoke(main, ["contracts", "due", "--within", "soon"], env=env)
     assert bad.exit_code == 2 and "90d" in bad.output
 
