@@ -12,7 +12,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, request
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, ValidationError
 
@@ -23,8 +23,7 @@ from adapter.oncall import cancellation_is_free, days_to_cancel, validate_bookin
 from adapter.replay import replay
 from adapter.services import Services
 from adapter.web import throttle
-from adapter.web.errors import ApiProblem, error_body, refused_json
-from adapter.web.signatures import valid_bearer
+from adapter.web.errors import ApiProblem, refused_json
 from mappings.admin import (
     CustomerSchema,
     CustomersQuerySchema,
@@ -54,25 +53,13 @@ def services() -> Services:
 
 @bp.before_request
 def authorise() -> ResponseReturnValue | None:
-    token = services().settings.admin_token
-    if not token:
-        raise ApiProblem(
-            503, "admin_not_configured", "ENTITLEMENTS_ADMIN_TOKEN is not set: the admin API is off"
-        )
-    header = request.headers.get("Authorization")
-    scheme, _, given = (header or "").partition(" ")
-    if scheme.lower() != "bearer" or not given.strip():
-        body = error_body("unauthorized", "send Authorization: Bearer <ADMIN_TOKEN>")
-        return jsonify(body), 401, {"WWW-Authenticate": 'Bearer realm="admin"'}
-    wait = throttle.retry_after("admin")  # shared with the admin page's sign-in
-    if wait is not None:
-        return throttle.too_many_attempts(wait)
-    if not valid_bearer(token, header):
-        logger.warning("admin.forbidden", extra={"remote": request.remote_addr})
-        throttle.failed("admin")
-        raise ApiProblem(403, "forbidden", "the bearer token is not the admin token")
-    throttle.succeeded("admin")
-    return None
+    # The realm is shared with the admin page's sign-in: one token, one count of guesses.
+    return throttle.require_bearer(
+        services().settings.admin_token,
+        realm="admin",
+        setting="ADMIN_TOKEN",
+        off="the admin API is off",
+    )
 
 
 @bp.before_request

@@ -9,20 +9,17 @@ without a bearer token, 403 with a wrong one, wrong tokens throttled per address
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app
 from flask.typing import ResponseReturnValue
 
 from adapter.services import Services
 from adapter.updates import updates_entitlement
 from adapter.web import throttle
-from adapter.web.errors import ApiProblem, error_body
-from adapter.web.signatures import valid_bearer
+from adapter.web.errors import ApiProblem
 from mappings.updates import EntitlementSchema
 
-logger = logging.getLogger(__name__)
 bp = Blueprint("entitlement_api", __name__, url_prefix="/api/v1")
 REALM = "download"
 
@@ -33,27 +30,12 @@ def services() -> Services:
 
 @bp.before_request
 def authorise() -> ResponseReturnValue | None:
-    token = services().settings.download_token
-    if not token:
-        raise ApiProblem(
-            503,
-            "download_not_configured",
-            "ENTITLEMENTS_DOWNLOAD_TOKEN is not set: the entitlement endpoint is off",
-        )
-    header = request.headers.get("Authorization")
-    scheme, _, given = (header or "").partition(" ")
-    if scheme.lower() != "bearer" or not given.strip():
-        body = error_body("unauthorized", "send Authorization: Bearer <DOWNLOAD_TOKEN>")
-        return jsonify(body), 401, {"WWW-Authenticate": 'Bearer realm="download"'}
-    wait = throttle.retry_after(REALM)
-    if wait is not None:
-        return throttle.too_many_attempts(wait)
-    if not valid_bearer(token, header):
-        logger.warning("download.forbidden", extra={"remote": request.remote_addr})
-        throttle.failed(REALM)
-        raise ApiProblem(403, "forbidden", "the bearer token is not the download token")
-    throttle.succeeded(REALM)
-    return None
+    return throttle.require_bearer(
+        services().settings.download_token,
+        realm=REALM,
+        setting="DOWNLOAD_TOKEN",
+        off="the entitlement endpoint is off",
+    )
 
 
 @bp.get("/customers/<customer_number>/entitlement")

@@ -1,11 +1,12 @@
-"""Slows down guessing of the tokens we verify by bearer or form (admin token, ERP push token).
+"""Slows down guessing of the tokens we verify by bearer or form (admin token, ERP push token,
+download token).
 
 Per client address and realm (`admin`: the admin API and the page's sign-in, one token; `erp`:
-the licence push): after `limit` wrong tokens within `window` seconds of the first, every
-attempt from that address, right or wrong, is answered 429 with `Retry-After` until the window
-has passed. Checking a right token while throttled would tell a guesser which guess was right.
-A right token resets the count, so a client that sometimes sends a stale token never locks
-itself out while it also succeeds.
+the licence push; `download`: the software updates entitlement): after `limit` wrong tokens
+within `window` seconds of the first, every attempt from that address, right or wrong, is
+answered 429 with `Retry-After` until the window has passed. Checking a right token while
+throttled would tell a guesser which guess was right. A right token resets the count, so a
+client that sometimes sends a stale token never locks itself out while it also succeeds.
 
 The counts live in each process's memory: with several gunicorn workers an address gets up to
 workers × limit tries per window. Behind a proxy, set TRUSTED_PROXIES so that the client's
@@ -25,7 +26,8 @@ from dataclasses import dataclass
 from flask import current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from adapter.web.errors import error_body
+from adapter.web.errors import ApiProblem, error_body
+from adapter.web.signatures import valid_bearer
 
 logger = logging.getLogger(__name__)
 EXTENSION = "entitlements.throttle"  # app.extensions key: this app's throttle
@@ -131,3 +133,30 @@ def too_many_attempts(seconds: int) -> ResponseReturnValue:
         f"too many wrong tokens from this address; try again in {seconds} s",
     )
     return jsonify(body), 429, {"Retry-After": str(seconds)}
+
+
+def require_bearer(
+    token: str | None, *, realm: str, setting: str, off: str
+) -> ResponseReturnValue | None:
+    """A blueprint's `before_request` check of `Authorization: Bearer <token>` for `realm`:
+    503 when no token is set (`off` says what is off: the endpoints are never open), 401
+    without a bearer token, 429 while this address is throttled, 403 with a wrong token
+    (counted). None: the request may go on."""
+    if not token:
+        raise ApiProblem(
+            503, f"{realm}_not_configured", f"ENTITLEMENTS_{setting} is not set: {off}"
+        )
+    header = request.headers.get("Authorization")
+    scheme, _, given = (header or "").partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        body = error_body("unauthorized", f"send Authorization: Bearer <{setting}>")
+        return jsonify(body), 401, {"WWW-Authenticate": f'Bearer realm="{realm}"'}
+    wait = retry_after(realm)
+    if wait is not None:
+        return too_many_attempts(wait)
+    if not valid_bearer(token, header):
+        logger.warning(f"{realm}.forbidden", extra={"remote": request.remote_addr})
+        failed(realm)
+        raise ApiProblem(403, "forbidden", f"the bearer token is not the {realm} token")
+    succeeded(realm)
+    return None
