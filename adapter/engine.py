@@ -8,9 +8,16 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from adapter.contracts import Contract, ContractStatus
-from adapter.forecast import day_label, forecast
+from adapter.forecast import forecast
 from adapter.policy import FLAG_CODES, Plan, Policy
-from adapter.quota import LedgerChange, LedgerEntry, LedgerView, period_label, period_of
+from adapter.quota import (
+    LedgerChange,
+    LedgerEntry,
+    LedgerView,
+    day_label,
+    period_label,
+    period_of,
+)
 
 ON_CALL_REACTION = timedelta(minutes=15)  # datasheet: Reaktionszeit in der Rufbereitschaft
 # Values a flag or warning text may use, e.g. "{used}/{limit} in {period}".

@@ -23,7 +23,7 @@ from functools import lru_cache
 
 from adapter.calendar import BusinessCalendar
 from adapter.policy import ForecastRule
-from adapter.quota import MONTHS, period_start
+from adapter.quota import day_label, period_start
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,15 +84,6 @@ def forecast(
         if elapsed + more <= total:
             runs_out = days[elapsed + more - 1]
     return Forecast(period, used, limit, elapsed, total, expected, runs_out, days[-1])
-
-
-DAY_FORMATS = {"de": "{d:02d}.{m:02d}.{y}", "en": "{d} {mon} {y}"}
-
-
-def day_label(day: date, language: str) -> str:
-    """`24.11.2026` / `24 Nov 2026`, for people."""
-    mon = MONTHS[language][day.month - 1]
-    return DAY_FORMATS[language].format(d=day.day, m=day.month, y=day.year, mon=mon)
 
 
 # For the admin page: one table per language.

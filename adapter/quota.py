@@ -12,6 +12,13 @@ MONTHS = {
     "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
 }
 WEEK = {"de": "KW", "en": "week"}
+DAY_FORMATS = {"de": "{d:02d}.{m:02d}.{y}", "en": "{d} {mon} {y}"}
+
+
+def day_label(day: date, language: str) -> str:
+    """`24.11.2026` / `24 Nov 2026`, for people."""
+    mon = MONTHS[language][day.month - 1]
+    return DAY_FORMATS[language].format(d=day.day, m=day.month, y=day.year, mon=mon)
 
 
 def period_of(at: datetime, per: str, time_zone: ZoneInfo) -> str:

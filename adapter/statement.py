@@ -40,7 +40,7 @@ from adapter.explain import CONTRACT_STATUS
 from adapter.limits import EARLIEST, LATEST, date_problem
 from adapter.month_billing import month_billing_lines
 from adapter.policy import Policy
-from adapter.quota import period_label, period_of
+from adapter.quota import day_label, period_label, period_of
 from mappings.audit import load_decision_inputs
 
 ON_CALL_CODES = ("on_call_base_fee", "on_call_cancellation_fee")
@@ -466,13 +466,6 @@ def month_name(year: int, month: int, language: str) -> str:
     return f"{MONTH_NAMES[language][month - 1]} {year}"
 
 
-def day_text(day: date, language: str) -> str:
-    """`02.11.2026` / `2 Nov 2026`."""
-    if language == "de":
-        return f"{day:%d.%m.%Y}"
-    return f"{day.day} {MONTH_NAMES['en'][day.month - 1][:3]} {day.year}"
-
-
 def money(amount: Decimal | None, currency: str | None, language: str) -> str:
     """`1.234,50 EUR` / `1,234.50 EUR`; empty for no amount."""
     if amount is None:
@@ -492,7 +485,7 @@ def describe(line: BillableLine, policy: Policy, language: str) -> str:
         text += " (" + ", ".join(t.get(s, s) for s in line.surcharges) + ")"
     if line.period:
         share = t["year_share"].format(
-            first=day_text(line.period[0], language), last=day_text(line.period[1], language)
+            first=day_label(line.period[0], language), last=day_label(line.period[1], language)
         )
         text = f"{text}, {share}"
     return text
@@ -523,7 +516,7 @@ def render_html(statement: Statement, policy: Policy, *, nonce: str | None = Non
         s=statement,
         t=LABELS[language],
         month=month_name(statement.year, statement.month, language),
-        day=lambda d: day_text(d, language),
+        day=lambda d: day_label(d, language),
         money=lambda a, c: money(a, c, language),
         describe=lambda line: describe(line, policy, language),
         quantity=lambda line: quantity(line, language),

@@ -23,7 +23,7 @@ from adapter.oncall import cancellation_is_free, days_to_cancel, validate_bookin
 from adapter.replay import replay
 from adapter.services import Services
 from adapter.web import throttle
-from adapter.web.errors import ApiProblem, refused_json
+from adapter.web.errors import ApiProblem, no_nul_in_path, refused_json
 from mappings.admin import (
     CustomerSchema,
     CustomersQuerySchema,
@@ -62,13 +62,7 @@ def authorise() -> ResponseReturnValue | None:
     )
 
 
-@bp.before_request
-def no_nul_in_path() -> None:
-    """Nothing stored is named with a NUL (PostgreSQL text cannot hold one): not found, rather
-    than a query that fails. Runs after `authorise`."""
-    for name, value in (request.view_args or {}).items():
-        if "\x00" in str(value):
-            raise ApiProblem(404, "not_found", f"{name} must not contain NUL characters")
+bp.before_request(no_nul_in_path)  # after `authorise`
 
 
 @bp.get("/customers")

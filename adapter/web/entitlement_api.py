@@ -17,7 +17,7 @@ from flask.typing import ResponseReturnValue
 from adapter.services import Services
 from adapter.updates import updates_entitlement
 from adapter.web import throttle
-from adapter.web.errors import ApiProblem
+from adapter.web.errors import ApiProblem, no_nul_in_path
 from mappings.updates import EntitlementSchema
 
 bp = Blueprint("entitlement_api", __name__, url_prefix="/api/v1")
@@ -38,15 +38,14 @@ def authorise() -> ResponseReturnValue | None:
     )
 
 
+bp.before_request(no_nul_in_path)  # after `authorise`
+
+
 @bp.get("/customers/<customer_number>/entitlement")
 def entitlement(customer_number: str) -> ResponseReturnValue:
     s = services()
-    # Nothing stored is named with a NUL (PostgreSQL text cannot hold one).
-    if "\x00" not in customer_number:
-        with s.store.session() as session:
-            contracts = s.store.contracts_for(session, customer_number)
-    else:
-        contracts = []
+    with s.store.session() as session:
+        contracts = s.store.contracts_for(session, customer_number)
     if not contracts:
         raise ApiProblem(
             404,

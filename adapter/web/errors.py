@@ -34,6 +34,16 @@ def refused_json(e: UnacceptableJson) -> ApiProblem:
     return ApiProblem(400, "invalid_json", f"the body has {e}{where}", fields)
 
 
+def no_nul_in_path() -> None:
+    """A blueprint's `before_request` (after its token check): nothing stored is named with a
+    NUL (PostgreSQL text cannot hold one), so such a path is not found, rather than a query
+    that fails."""
+    for name, value in (request.view_args or {}).items():
+        if "\x00" in str(value):
+            problem = "must not contain NUL characters"
+            raise ApiProblem(404, "not_found", f"{name} {problem}", {name: problem})
+
+
 def _count_if_webhook(status: int) -> None:
     """A refused delivery of a helpdesk's webhook (its blueprint is named after it)."""
     if request.blueprint in current_app.extensions["entitlements"].helpdesks:
