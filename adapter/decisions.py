@@ -24,6 +24,7 @@ from adapter.policy import Policy
 from adapter.providers import Helpdesk
 from adapter.quota import LedgerView
 from adapter.store import Store, jsonable
+from adapter.store.queue import Claimed
 
 
 @dataclass(frozen=True)
@@ -98,23 +99,28 @@ def decide_ticket(
     return Decided(decision, inputs, previous)
 
 
-def record(store: Store, session: Session, helpdesk: Helpdesk, decided: Decided) -> bool:
+def record(
+    store: Store,
+    session: Session,
+    helpdesk: Helpdesk,
+    decided: Decided,
+    *,
+    hold: tuple[str, datetime] | None = None,
+) -> Claimed | None:
     """Apply the ledger changes, append the decision, and queue the write-back when it
-    differs from the last one (with a note when it differs in substance). True if it did."""
+    differs from the last one (with a note when it differs in substance). With `hold`, the
+    write-back as `Store.add_outbox` returns it when leased to that worker."""
     decision, inputs, previous = decided.decision, decided.inputs, decided.previous
     facts, now = inputs.facts, inputs.now
     store.apply_ledger(
         session, helpdesk.name, facts.ticket_id, facts.created_at, decision.ledger, now
     )
     new_work = store.add_work(session, helpdesk.name, work_of(decision, facts), now)
-    if not store.record_decision(session, decision, inputs.to_json(), now, previous=previous):
-        if not new_work:
-            return False
-        # Same decision, more time accounted: the billable time written back is out of date.
-        payload = helpdesk.write_back(decision, facts, note=False)
-        store.add_outbox(session, helpdesk.name, str(facts.ticket_id), payload, now)
-        return True
-    note = previous is None or substance(previous) != substance(decision.to_dict())
+    if store.record_decision(session, decision, inputs.to_json(), now, previous=previous):
+        note = previous is None or substance(previous) != substance(decision.to_dict())
+    elif new_work:  # same decision, more time accounted: the billable time written is stale
+        note = False
+    else:
+        return None
     payload = helpdesk.write_back(decision, facts, note=note)
-    store.add_outbox(session, helpdesk.name, str(facts.ticket_id), payload, now)
-    return True
+    return store.add_outbox(session, helpdesk.name, str(facts.ticket_id), payload, now, hold=hold)

@@ -13,8 +13,10 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from marshmallow import ValidationError
+from sqlalchemy.orm import Session
 
 from adapter import metrics
 from adapter.decisions import decide_ticket, record
@@ -214,13 +216,18 @@ class Worker:
             decided = decide_ticket(
                 store, session, services.policy, helpdesk, facts, now, inbox=row.id
             )
-            record(store, session, helpdesk, decided)
+            # The write-back is leased to this worker in the same transaction and written
+            # right after it: no claim and no read of the outbox of its own.
+            held = record(store, session, helpdesk, decided, hold=(self.owner, now + self.lease))
+            write = self._payload(session, held, newest=(held.id, held.payload)) if held else None
             store.finish(session, row, now)
         logger.info(
             "worker.decided",
             extra={"ticket_id": facts.ticket_id, "billable": decided.decision.billable},
         )
         metrics.count_decision(helpdesk.name, decided.decision)
+        if held:
+            self._attempt(held, lambda held: self._write(held, write))
 
     def customer_changed(self, row: Claimed, customer: str) -> None:
         """A customer's contracts changed: its records in the helpdesk (e.g. plan fields), and
@@ -258,31 +265,47 @@ class Worker:
         )
 
     def deliver(self, row: Claimed) -> None:
+        with self.services.store.session() as session:
+            payload = self._payload(session, row)
+        self._write(row, payload)
+
+    def _payload(
+        self, session: Session, row: Claimed, newest: tuple[int, Any] | None = None
+    ) -> dict[str, Any]:
+        """What to write for an outbox row: fields and tags converge to the newest write-back
+        of the record (`newest`, if the caller knows it); a note is this row's own."""
         store = self.services.store
-        helpdesk = self.services.helpdesks[row.helpdesk]
-        with store.session() as session:
-            latest_id, latest = store.latest_outbox(session, row.helpdesk, row.ticket_id)
-            payload = {**latest, "note": row.payload.get("note")}
-            # `seen`: the record as the helpdesk read it to decide, which spares a read before
-            # writing. Trusted only for the first attempt of the newest row (no attempt before,
-            # not even one that died), and only if no write-back of ours reached the record
-            # since it was read.
-            seen_at = (payload.get("seen") or {}).get("at")
-            if (
-                seen_at is None
-                or not row.first
-                or latest_id != row.id
-                or store.written_since(
-                    session, row.helpdesk, row.ticket_id, datetime.fromisoformat(seen_at)
-                )
-            ):
-                payload.pop("seen", None)
+        latest_id, latest = newest or store.latest_outbox(session, row.helpdesk, row.ticket_id)
+        payload = {**latest, "note": row.payload.get("note")}
+        # `seen`: the record as the helpdesk read it to decide, which spares a read before
+        # writing. Trusted only for the first attempt of the newest row (no attempt before,
+        # not even one that died), and only if no write-back of ours reached the record since
+        # it was read.
+        seen_at = (payload.get("seen") or {}).get("at")
+        if (
+            seen_at is None
+            or not row.first
+            or latest_id != row.id
+            or store.written_since(
+                session, row.helpdesk, row.ticket_id, datetime.fromisoformat(seen_at)
+            )
+        ):
+            payload.pop("seen", None)
+        return payload
+
+    def _write(self, row: Claimed, payload: dict[str, Any]) -> None:
+        store = self.services.store
 
         def fence(seconds: float) -> None:
+            # While the lease this worker set outlasts the write by half a lease (the hosts'
+            # clocks may differ that much), no one can take the row: a claim needs a lease
+            # that has ended. Else ask the database, which extends the lease.
+            left = row.until - self.clock() if row.until else timedelta(0)
+            if left >= timedelta(seconds=seconds) + self.lease / 2:
+                return
             store.fence(row, self.clock() + max(self.lease, timedelta(seconds=seconds)))
 
-        # Fields and tags converge to the newest write for the record; a note is this row's own.
-        done = helpdesk.deliver(payload, fence)
+        done = self.services.helpdesks[row.helpdesk].deliver(payload, fence)
         with store.session() as session:
             store.finish(session, row, self.clock())
         logger.info("worker.delivered", extra={"ticket_id": row.ticket_id, "done": done})

@@ -16,6 +16,7 @@ import json
 import logging
 import multiprocessing
 import pstats
+import re
 import sys
 import tempfile
 import threading
@@ -26,6 +27,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import requests
+from sqlalchemy import event
 from werkzeug.serving import make_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -146,6 +148,20 @@ def main() -> None:
                 http_seconds += time.perf_counter() - began
 
         client.api.session.request = timed
+        sql = {"statements": 0, "commits": 0}
+
+        def in_worker() -> bool:  # a worker thread, not the web tier, the renewer or this one
+            name = threading.current_thread().name
+            return args.profile or re.fullmatch(r"worker-\d+", name) is not None
+
+        @event.listens_for(services.store.engine, "before_cursor_execute")
+        def statement(*_args) -> None:
+            sql["statements"] += in_worker()
+
+        @event.listens_for(services.store.engine, "commit")
+        def commit(*_args) -> None:
+            sql["commits"] += in_worker()
+
         server = make_server("127.0.0.1", 0, create_app(services=services), threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         endpoint = f"http://127.0.0.1:{server.port}/webhooks/zammad"
@@ -191,6 +207,10 @@ def main() -> None:
     )
     busy = work * args.threads  # the thread-seconds the workers had
     print(f"calls to Zammad: {calls:,}, {calls / n:.2f} per event")
+    print(
+        f"worker transactions: {sql['commits'] / n:.2f} per event, SQL statements "
+        f"{sql['statements'] / n:.1f} per event (BEGIN and COMMIT not counted)"
+    )
     print(
         f"{args.threads} worker threads; in HTTP calls to Zammad: {http_seconds:.1f} of "
         f"{busy:.1f} thread-seconds; outside them: {100 * (1 - http_seconds / busy):.0f}%"

@@ -96,3 +96,24 @@ def test_a_row_retried_after_a_failure_is_not_its_first_attempt(store):
     store.fail(a, "HTTP 503", NOW, retry_in=1, max_attempts=8)
     [again] = store.claim("outbox", NOW + LEASE, limit=1, lease=LEASE, owner="worker-a")
     assert a.first and not again.first and again.attempts == 1
+
+
+def test_a_write_back_held_by_the_worker_that_decided_it_waits_out_its_lease(store):
+    with store.session() as session:
+        held = store.add_outbox(
+            session, "zammad", "81", {"ticket_id": 81}, NOW, hold=("worker-a", NOW + LEASE)
+        )
+    assert held is not None and held.owner == "worker-a" and held.first
+    assert store.claim("outbox", NOW + LEASE / 2, limit=1, lease=LEASE, owner="worker-b") == []
+    [taken] = store.claim("outbox", NOW + LEASE, limit=1, lease=LEASE, owner="worker-b")
+    assert taken.id == held.id and not taken.first  # worker-a may have written before it died
+
+
+def test_a_write_back_queues_behind_a_pending_one_of_its_record_instead_of_being_held(store):
+    hold = ("worker-a", NOW + LEASE)
+    with store.session() as session:
+        store.add_outbox(session, "zammad", "81", {"n": 1}, NOW)
+        assert store.add_outbox(session, "zammad", "81", {"n": 2}, NOW, hold=hold) is None
+        assert store.add_outbox(session, "zammad", "82", {"n": 3}, NOW, hold=hold) is not None
+    [first] = store.claim("outbox", NOW, limit=10, lease=LEASE, owner="worker-b")
+    assert first.payload == {"n": 1}  # 82's is held; 81's second waits for its first

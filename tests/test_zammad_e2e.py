@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from adapter.contracts import Licence
 from adapter.licences import store_licences
 from adapter.settings import Settings
 from adapter.store.models import DecisionRow, LedgerEntryRow, OutboxRow
+from adapter.store.queue import LeaseLost
+from adapter.worker import Worker
 from connectors.zammad.settings import zammad_settings
 from standins.rig import Rig
 from tests.zammad_helpers import zammad_headers
@@ -342,6 +344,68 @@ def test_a_write_back_retried_after_a_failure_reads_the_ticket_again(rig):
     reads, puts = _reads_and_puts(rig, ticket_id)
     assert reads == 2 and puts == 1  # the retry did not trust what the decision had seen
     assert rig.zammad.ticket(ticket_id)["entitlement_plan"] == "basic"
+
+
+def test_a_decided_event_is_written_back_at_once_in_two_transactions(rig):
+    user = customer(rig, "C-802", "basic")
+    rig.settle()
+    ticket_id = ticket(rig, user, 3)
+    rig.zammad.wait_for_deliveries(20)
+    worker = rig.worker
+    [row] = rig.store.claim(
+        "inbox", datetime.now(UTC), limit=10, lease=worker.lease, owner=worker.owner
+    )
+    commits = []
+
+    def listener(_connection) -> None:
+        commits.append(1)
+
+    event.listen(rig.store.engine, "commit", listener)
+    try:
+        worker.decide(row)  # no claim from the outbox: the deciding worker holds the row
+    finally:
+        event.remove(rig.store.engine, "commit", listener)
+    assert len(commits) == 2  # the decision with its held write-back; the write-back done
+    assert count(rig, OutboxRow, ticket_id=str(ticket_id), status="done") == 1
+    assert rig.zammad.ticket(ticket_id)["entitlement_plan"] == "basic"
+
+
+def _write_back_waiting_for_its_retry(rig, number):
+    """A ticket whose write-back failed once and waits, unclaimed, for its next attempt."""
+    user = customer(rig, number, "basic")
+    rig.settle()
+    rig.zammad.inject_fault("PUT", r"^/api/v1/tickets/\d+$", status=503, times=3)
+    ticket_id = ticket(rig, user, 3)
+    rig.zammad.wait_for_deliveries(20)
+    rig.worker.run_once()
+    assert count(rig, OutboxRow, ticket_id=str(ticket_id), status="pending") == 1
+    return ticket_id
+
+
+def test_a_worker_whose_lease_ran_out_and_whose_row_was_taken_writes_nothing(rig):
+    ticket_id = _write_back_waiting_for_its_retry(rig, "C-803")
+    now = datetime.now(UTC) + timedelta(minutes=1)
+    worker = Worker(rig.services, clock=lambda: now, periodic_jobs=False)
+    [mine] = rig.store.claim("outbox", now, limit=1, lease=worker.lease, owner=worker.owner)
+    rig.store.claim("outbox", now + worker.lease, limit=1, lease=worker.lease, owner="another")
+    worker.clock = lambda: now + worker.lease  # this worker goes on only after its lease
+    puts = _reads_and_puts(rig, ticket_id)[1]
+    with pytest.raises(LeaseLost):
+        worker.deliver(mine)  # the fence asks the database, which names another holder
+    assert _reads_and_puts(rig, ticket_id)[1] == puts
+
+
+def test_a_worker_well_within_its_lease_writes_without_fencing_in_the_database(rig, monkeypatch):
+    ticket_id = _write_back_waiting_for_its_retry(rig, "C-804")
+    now = datetime.now(UTC) + timedelta(minutes=1)
+    worker = Worker(rig.services, clock=lambda: now, periodic_jobs=False)
+    [mine] = rig.store.claim("outbox", now, limit=1, lease=worker.lease, owner=worker.owner)
+    fenced = []
+    monkeypatch.setattr(rig.store, "fence", lambda row, until: fenced.append(row))
+    worker.deliver(mine)
+    assert fenced == []  # no one can claim the row before its lease ends
+    assert rig.zammad.ticket(ticket_id)["entitlement_plan"] == "basic"
+    assert count(rig, OutboxRow, ticket_id=str(ticket_id), status="done") == 1
 
 
 def test_a_pre_defined_slack_webhook_naming_the_ticket_by_its_link_gets_it_decided(rig):

@@ -45,6 +45,8 @@ class Claimed:
     # No attempt before this one, not even one that died unrecorded (a worker killed while
     # it held the row leaves its lease behind): nothing of it can have reached the helpdesk.
     first: bool = False
+    # The lease's end as this worker set it when it took the row; renewals only extend it.
+    until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -127,19 +129,39 @@ class QueueStore:
         ticket_id: str,
         payload: dict[str, Any],
         now: datetime,
-    ) -> None:
-        session.add(
-            OutboxRow(
-                helpdesk=helpdesk,
-                ticket_id=ticket_id,
-                payload=payload,
-                created_at=now,
-                next_attempt_at=now,
-                status="pending",
-                attempts=0,
-                history=[],
-            )
+        *,
+        hold: tuple[str, datetime] | None = None,
+    ) -> Claimed | None:
+        """Queue a write-back. With `hold` (owner, lease end) the row is inserted already
+        leased to that worker, which writes it right after its transaction commits, and
+        returned; unless a write-back of the same record is still pending: then it queues
+        behind that one like any other row (None)."""
+        row = OutboxRow(
+            helpdesk=helpdesk,
+            ticket_id=ticket_id,
+            payload=payload,
+            created_at=now,
+            next_attempt_at=now,
+            status="pending",
+            attempts=0,
+            history=[],
         )
+        if hold is None or session.scalar(
+            select(
+                exists().where(
+                    OutboxRow.helpdesk == helpdesk,
+                    OutboxRow.ticket_id == ticket_id,
+                    OutboxRow.status == "pending",
+                )
+            )
+        ):
+            session.add(row)
+            return None
+        owner, until = hold
+        row.claimed_by, row.claimed_until = owner, until
+        session.add(row)
+        session.flush()  # its id
+        return Claimed("outbox", row.id, helpdesk, ticket_id, payload, 0, owner, True, until)
 
     def latest_outbox(self, session: Session, helpdesk: str, ticket_id: str) -> tuple[int, Any]:
         """The newest write-back of a ticket, id and payload: the state it must converge to."""
@@ -201,7 +223,7 @@ class QueueStore:
                 claimed.append(
                     Claimed(
                         queue, row.id, row.helpdesk, row.ticket_id, row.payload, row.attempts,
-                        owner, first,
+                        owner, first, now + lease,
                     )
                 )  # fmt: skip
                 row.claimed_until = now + lease
