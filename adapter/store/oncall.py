@@ -5,13 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, time
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from adapter.limits import MAX_ROW_ID
 from adapter.oncall import Booking
 from adapter.store.models import OnCallBookingRow, OnCallCancellationRow
+
+_BOOKINGS = OnCallBookingRow.__table__
+_ALL_BOOKINGS = select(_BOOKINGS).order_by(_BOOKINGS.c.id)
+# Every decision reads them: built once (see adapter.store.queue).
+_BOOKINGS_OF = _ALL_BOOKINGS.where(_BOOKINGS.c.customer_number == bindparam("customer"))
 
 
 class OnCallStore:
@@ -32,10 +38,10 @@ class OnCallStore:
 
     def bookings(self, session: Session, customer_number: str | None = None) -> list[Booking]:
         """The bookings (of a customer), oldest first, with their cancelled days."""
-        query = select(OnCallBookingRow).order_by(OnCallBookingRow.id)
-        if customer_number is not None:
-            query = query.where(OnCallBookingRow.customer_number == customer_number)
-        rows = list(session.scalars(query))
+        if customer_number is None:
+            rows = session.execute(_ALL_BOOKINGS).all()
+        else:
+            rows = session.execute(_BOOKINGS_OF, {"customer": customer_number}).all()
         cancelled = self._cancellations(session, [row.id for row in rows])
         return [_booking(row, cancelled.get(row.id, {})) for row in rows]
 
@@ -78,7 +84,7 @@ class OnCallStore:
         return found
 
 
-def _booking(row: OnCallBookingRow, cancelled: dict[date, datetime]) -> Booking:
+def _booking(row: OnCallBookingRow | Row[Any], cancelled: dict[date, datetime]) -> Booking:
     return Booking(
         customer=row.customer_number,
         days=tuple(date.fromisoformat(d) for d in row.days),

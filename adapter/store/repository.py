@@ -17,7 +17,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from adapter.contracts import Contract, Licence
@@ -40,6 +40,71 @@ from adapter.store.work import WorkStore
 # Ids per IN (...) list: well below the bind-parameter limits of SQLite and PostgreSQL.
 LOAD_CHUNK = 500
 RELEASED = "released"  # the reason stored when a release names none
+
+# What every decision reads and writes, built once (see adapter.store.queue).
+_CONTRACTS = ContractRow.__table__
+_LEDGER = LedgerEntryRow.__table__
+_DECISIONS = DecisionRow.__table__
+_CONTRACTS_OF = (
+    select(_CONTRACTS)
+    .where(_CONTRACTS.c.customer_number == bindparam("customer"))
+    .order_by(_CONTRACTS.c.id)
+)
+_LOCK_CONTRACTS = (
+    select(_CONTRACTS.c.id)
+    .where(_CONTRACTS.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_CONTRACTS.c.id)  # one lock order: no deadlocks
+    .with_for_update()
+)
+_LEDGER_COUNTS = (
+    select(_LEDGER.c.contract_id, _LEDGER.c.period, func.count())
+    .where(
+        _LEDGER.c.contract_id.in_(bindparam("contracts", expanding=True)),
+        _LEDGER.c.period.in_(bindparam("periods", expanding=True)),
+        _LEDGER.c.released_at.is_(None),
+    )
+    .group_by(_LEDGER.c.contract_id, _LEDGER.c.period)
+)
+_TICKET_ENTRIES = (
+    select(_LEDGER)
+    .where(_LEDGER.c.helpdesk == bindparam("helpdesk"), _LEDGER.c.ticket_id == bindparam("ticket"))
+    .order_by(_LEDGER.c.id)
+)
+_TICKET_ENTRIES_LOCKED = _TICKET_ENTRIES.with_for_update()
+_NEW_ENTRY = insert(_LEDGER)
+# An UPDATE's parameters must not be named like its columns.
+_ENTRY = (
+    _LEDGER.c.contract_id == bindparam("of_contract"),
+    _LEDGER.c.helpdesk == bindparam("of_helpdesk"),
+    _LEDGER.c.ticket_id == bindparam("of_ticket"),
+)
+_COUNT_AGAIN = (
+    update(_LEDGER)
+    .where(*_ENTRY)
+    .values(
+        period=bindparam("new_period"),
+        ordinal=bindparam("new_ordinal"),
+        ticket_created_at=bindparam("created"),
+        counted_at=bindparam("at"),
+        released_at=None,
+        release_reason=None,
+    )
+)
+_RELEASE = (
+    update(_LEDGER)
+    .where(*_ENTRY)
+    .values(released_at=bindparam("at"), release_reason=bindparam("reason"))
+)
+_NEW_DECISION = insert(_DECISIONS)
+_LAST_DECISION = (
+    select(_DECISIONS.c.decision)
+    .where(
+        _DECISIONS.c.helpdesk == bindparam("helpdesk"),
+        _DECISIONS.c.ticket_id == bindparam("ticket"),
+    )
+    .order_by(_DECISIONS.c.id.desc())
+    .limit(1)
+)
 
 
 @dataclass
@@ -214,12 +279,8 @@ class Store(QueueStore, CheckpointStore, OnCallStore, WorkStore):
         return [_contract_from_row(row) for row in session.scalars(query)]
 
     def contracts_for(self, session: Session, customer_number: str) -> list[Contract]:
-        query = (
-            select(ContractRow)
-            .where(ContractRow.customer_number == customer_number)
-            .order_by(ContractRow.id)
-        )
-        return [_contract_from_row(row) for row in session.scalars(query)]
+        rows = session.execute(_CONTRACTS_OF, {"customer": customer_number})
+        return [_contract_from_row(row) for row in rows]
 
     def customers(self, session: Session, customer_number: str | None = None) -> list[Customer]:
         """Customers that have contracts (or the one asked for), with their contracts; the
@@ -258,17 +319,15 @@ class Store(QueueStore, CheckpointStore, OnCallStore, WorkStore):
         one after the other instead of both taking the same ordinal.
         """
         wanted = set(keys)
-        if wanted and lock:
-            session.execute(
-                select(ContractRow.id)
-                .where(ContractRow.id.in_(sorted({contract_id for contract_id, _ in wanted})))
-                .order_by(ContractRow.id)  # one lock order: no deadlocks
-                .with_for_update()
-            ).all()
+        if wanted and lock and session.bind.dialect.name != "sqlite":  # SQLite: one writer
+            ids = sorted({contract_id for contract_id, _ in wanted})
+            session.execute(_LOCK_CONTRACTS, {"ids": ids}).all()
         used = self.ledger_counts(session, wanted)
         entries = tuple(
             LedgerEntry(row.contract_id, row.period, row.ordinal, row.release_reason)
-            for row in self._ticket_entries(session, helpdesk, ticket_id)
+            for row in session.execute(
+                _TICKET_ENTRIES, {"helpdesk": helpdesk, "ticket": str(ticket_id)}
+            )
         )
         return LedgerView(used=used, entries=entries)
 
@@ -280,13 +339,11 @@ class Store(QueueStore, CheckpointStore, OnCallStore, WorkStore):
         used = dict.fromkeys(wanted, 0)
         if wanted:
             counts = session.execute(
-                select(LedgerEntryRow.contract_id, LedgerEntryRow.period, func.count())
-                .where(
-                    LedgerEntryRow.contract_id.in_({contract_id for contract_id, _ in wanted}),
-                    LedgerEntryRow.period.in_({period for _, period in wanted}),
-                    LedgerEntryRow.released_at.is_(None),
-                )
-                .group_by(LedgerEntryRow.contract_id, LedgerEntryRow.period)
+                _LEDGER_COUNTS,
+                {
+                    "contracts": sorted({contract_id for contract_id, _ in wanted}),
+                    "periods": sorted({period for _, period in wanted}),
+                },
             )
             for contract_id, period, count in counts:
                 if (contract_id, period) in used:
@@ -306,54 +363,54 @@ class Store(QueueStore, CheckpointStore, OnCallStore, WorkStore):
         that contract, or releasing one not counted, changes nothing. A count for a released
         entry re-activates it (the unique constraint allows one row per contract and ticket).
         Two transactions counting the same new ticket at once: the second fails with an
-        IntegrityError when it flushes; decide again."""
+        IntegrityError when it inserts; decide again."""
         _require_aware(ticket_created_at, "ticket_created_at")
         _require_aware(now, "now")
-        rows = {
-            row.contract_id: row
-            for row in self._ticket_entries(session, helpdesk, ticket_id, for_update=True)
+        entry = {"helpdesk": helpdesk, "ticket": str(ticket_id)}
+        # Per contract: whether the ticket's entry is active; no key, no entry.
+        active = {
+            row.contract_id: row.released_at is None
+            for row in session.execute(_TICKET_ENTRIES_LOCKED, entry)
         }
         for change in changes:
-            row = rows.get(change.contract_id)
+            this = {
+                "of_contract": change.contract_id,
+                "of_helpdesk": helpdesk,
+                "of_ticket": str(ticket_id),
+            }
             if change.action == "count":
-                if row is None:
-                    row = LedgerEntryRow(
-                        contract_id=change.contract_id,
-                        helpdesk=helpdesk,
-                        ticket_id=str(ticket_id),
-                        period=change.period,
-                        ticket_created_at=ticket_created_at,
-                        ordinal=change.ordinal,
-                        counted_at=now,
+                if change.contract_id not in active:
+                    session.execute(
+                        _NEW_ENTRY,
+                        {
+                            "contract_id": change.contract_id,
+                            "helpdesk": helpdesk,
+                            "ticket_id": str(ticket_id),
+                            "period": change.period,
+                            "ticket_created_at": ticket_created_at,
+                            "ordinal": change.ordinal,
+                            "counted_at": now,
+                        },
                     )
-                    session.add(row)
-                    rows[change.contract_id] = row
-                elif row.released_at is not None:
-                    row.period = change.period
-                    row.ordinal = change.ordinal
-                    row.ticket_created_at = ticket_created_at
-                    row.counted_at = now
-                    row.released_at = None
-                    row.release_reason = None
+                elif not active[change.contract_id]:
+                    session.execute(
+                        _COUNT_AGAIN,
+                        {
+                            **this,
+                            "new_period": change.period,
+                            "new_ordinal": change.ordinal,
+                            "created": ticket_created_at,
+                            "at": now,
+                        },
+                    )
+                active[change.contract_id] = True
             elif change.action == "release":
-                if row is not None and row.released_at is None:
-                    row.released_at = now
-                    row.release_reason = change.reason or RELEASED
+                if active.get(change.contract_id):
+                    reason = change.reason or RELEASED
+                    session.execute(_RELEASE, {**this, "at": now, "reason": reason})
+                    active[change.contract_id] = False
             else:
                 raise ValueError(f"unknown ledger action {change.action!r}")
-        session.flush()
-
-    def _ticket_entries(
-        self, session: Session, helpdesk: str, ticket_id: int | str, *, for_update: bool = False
-    ) -> list[LedgerEntryRow]:
-        query = (
-            select(LedgerEntryRow)
-            .where(LedgerEntryRow.helpdesk == helpdesk, LedgerEntryRow.ticket_id == str(ticket_id))
-            .order_by(LedgerEntryRow.id)
-        )
-        if for_update:
-            query = query.with_for_update()
-        return list(session.scalars(query))
 
     # Decisions (the audit trail)
 
@@ -372,30 +429,25 @@ class Store(QueueStore, CheckpointStore, OnCallStore, WorkStore):
         _require_aware(now, "now")
         shown = jsonable(decision.to_dict())
         changed = previous != shown
-        session.add(
-            DecisionRow(
-                helpdesk=decision.helpdesk,
-                ticket_id=str(decision.ticket_id),
-                decided_at=now,
-                inputs=jsonable(inputs),
-                decision=shown,
-                changed=changed,
-            )
+        session.execute(
+            _NEW_DECISION,
+            {
+                "helpdesk": decision.helpdesk,
+                "ticket_id": str(decision.ticket_id),
+                "decided_at": now,
+                "inputs": jsonable(inputs),
+                "decision": shown,
+                "changed": changed,
+            },
         )
-        session.flush()
         return changed
 
     def last_decision(
         self, session: Session, helpdesk: str, ticket_id: int | str
     ) -> dict[str, Any] | None:
         """The ticket's latest decision in the shape of `Decision.to_dict()`."""
-        query = (
-            select(DecisionRow.decision)
-            .where(DecisionRow.helpdesk == helpdesk, DecisionRow.ticket_id == str(ticket_id))
-            .order_by(DecisionRow.id.desc())
-            .limit(1)
-        )
-        return session.scalars(query).first()
+        params = {"helpdesk": helpdesk, "ticket": str(ticket_id)}
+        return session.execute(_LAST_DECISION, params).scalar()
 
     def decisions(
         self, session: Session, helpdesk: str, ticket_id: int | str

@@ -19,6 +19,8 @@ class WorkStore:
     ) -> int:
         """Store work items not stored yet (by id: a repeat adds nothing); how many were new."""
         by_id = {w.work_id: w for w in items}
+        if not by_id:
+            return 0
         have = set(session.scalars(select(WorkItemRow.id).where(WorkItemRow.id.in_(by_id))))
         new = [w for i, w in by_id.items() if i not in have]
         session.add_all(
