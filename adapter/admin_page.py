@@ -261,7 +261,7 @@ def _page(form: ExplainForm, answer: dict[str, Any] | None) -> ResponseReturnVal
         s.policy,
         datetime.now(UTC),
         periods=QUOTA_PERIODS,
-        language=g.language,
+        language=language,
     )
     with s.store.session() as db:
         letters = s.store.dead_letters(db)
@@ -271,7 +271,7 @@ def _page(form: ExplainForm, answer: dict[str, Any] | None) -> ResponseReturnVal
         "admin/index.html",
         today=today,
         customers=found,
-        plan_names={code: plan.name[g.language] for code, plan in s.policy.plans.items()},
+        plan_names={code: plan.name[language] for code, plan in s.policy.plans.items()},
         dead_letters=letters,
         due=due,
         due_days=DUE_DAYS,

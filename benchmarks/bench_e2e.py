@@ -22,9 +22,11 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 from sqlalchemy import event
@@ -44,6 +46,7 @@ from adapter.worker import Worker, start_threads
 from connectors.zammad.settings import ZammadSettings
 
 SECRET = "bench-webhook-secret-of-32-characters-or-more"
+ID = re.compile(r"/\d+")
 ORGS = 50
 
 
@@ -138,9 +141,13 @@ def main() -> None:
         http_seconds, calls = 0.0, 0
         send = client.api.session.request
 
+        kinds: Counter[str] = Counter()  # calls by method and path, ids left out
+
         def timed(*a, **kw):
             nonlocal http_seconds, calls
             calls += 1
+            method, url = [*a, kw.get("method"), kw.get("url")][:2]
+            kinds[method + " " + ID.sub("/{id}", urlsplit(url).path)] += 1
             began = time.perf_counter()
             try:
                 return send(*a, **kw)
@@ -207,9 +214,11 @@ def main() -> None:
     )
     busy = work * args.threads  # the thread-seconds the workers had
     print(f"calls to Zammad: {calls:,}, {calls / n:.2f} per event")
+    for kind, count in kinds.most_common():
+        print(f"  {count / n:5.2f} per event  {kind}")
     print(
         f"worker transactions: {sql['commits'] / n:.2f} per event, SQL statements "
-        f"{sql['statements'] / n:.1f} per event (BEGIN and COMMIT not counted)"
+        f"{sql['statements'] / n:.1f} per event (with SQLite's BEGIN IMMEDIATE; COMMIT not counted)"
     )
     print(
         f"{args.threads} worker threads; in HTTP calls to Zammad: {http_seconds:.1f} of "
