@@ -25,7 +25,6 @@ from flask import (
     Blueprint,
     Flask,
     abort,
-    current_app,
     flash,
     g,
     redirect,
@@ -57,7 +56,6 @@ from adapter.i18n import (
 from adapter.limits import DATE_RANGE, EARLIEST, LATEST
 from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS
 from adapter.renewals import contracts_due
-from adapter.services import Services
 from adapter.statement import LABELS as STATEMENT_LABELS
 from adapter.statement import (
     StatementError,
@@ -66,7 +64,7 @@ from adapter.statement import (
     parse_month,
     render_html,
 )
-from adapter.web import throttle
+from adapter.web import services, throttle
 from adapter.web.errors import ApiProblem
 from adapter.web.signatures import same_secret
 from mappings.admin import ExplainRequestSchema
@@ -111,10 +109,6 @@ def _configure(state: BlueprintSetupState) -> None:
         SESSION_COOKIE_SAMESITE="Strict",
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
     )
-
-
-def services() -> Services:
-    return current_app.extensions["entitlements"]
 
 
 @bp.before_request

@@ -11,7 +11,7 @@ from adapter import admin_page, health, metrics
 from adapter.providers import enabled
 from adapter.services import Services, build_services
 from adapter.settings import Settings
-from adapter.web import admin_api, entitlement_api, errors, openapi, throttle
+from adapter.web import EXTENSION, admin_api, entitlement_api, errors, openapi, throttle
 from mappings.settings import load_settings
 
 
@@ -42,7 +42,7 @@ def create_app(
 
 
 def init_app(app: Flask, services: Services) -> None:
-    app.extensions["entitlements"] = services
+    app.extensions[EXTENSION] = services
     settings = services.settings
     app.extensions[throttle.EXTENSION] = throttle.FailureThrottle(
         settings.auth_failure_limit, settings.auth_failure_window

@@ -12,7 +12,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, ValidationError
 
@@ -21,8 +21,7 @@ from adapter.explain import ExplainError, explain_ticket, render_text
 from adapter.limits import UnacceptableJson, loads
 from adapter.oncall import cancellation_is_free, days_to_cancel, validate_booking
 from adapter.replay import replay
-from adapter.services import Services
-from adapter.web import throttle
+from adapter.web import services, throttle
 from adapter.web.errors import ApiProblem, no_nul_in_path, refused_json
 from mappings.admin import (
     CustomerSchema,
@@ -45,10 +44,6 @@ from mappings.yamlfile import FileErrors, flatten_messages
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("admin_api", __name__, url_prefix="/api/v1")
-
-
-def services() -> Services:
-    return current_app.extensions["entitlements"]
 
 
 @bp.before_request

@@ -11,21 +11,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
-from adapter.services import Services
 from adapter.updates import updates_entitlement
-from adapter.web import throttle
+from adapter.web import services, throttle
 from adapter.web.errors import ApiProblem, no_nul_in_path
 from mappings.updates import EntitlementSchema
 
 bp = Blueprint("entitlement_api", __name__, url_prefix="/api/v1")
 REALM = "download"
-
-
-def services() -> Services:
-    return current_app.extensions["entitlements"]
 
 
 @bp.before_request
