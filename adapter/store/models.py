@@ -217,6 +217,12 @@ class _Queued:
     history: Mapped[list[Any]] = mapped_column(JSONType, default=list)  # every failed attempt
 
 
+# The queues' indexes cover the claim (adapter/store/queue.py), so that choosing rows reads no
+# payload: the due rows in id order, and a ticket's earlier rows with their status.
+_DUE = ("status", "id", "next_attempt_at", "claimed_until", "helpdesk", "ticket_id")
+_TICKET = ("helpdesk", "ticket_id", "id", "status")
+
+
 class InboxRow(_Queued, Base):
     """An accepted webhook delivery, stored raw before anything else happens to it."""
 
@@ -224,8 +230,8 @@ class InboxRow(_Queued, Base):
     __table_args__ = (
         UniqueConstraint("helpdesk", "delivery_id", name="uq_inbox_delivery"),
         UniqueConstraint("helpdesk", "body_digest", name="uq_inbox_body"),
-        Index("ix_inbox_due", "status", "next_attempt_at"),
-        Index("ix_inbox_ticket", "helpdesk", "ticket_id", "id"),
+        Index("ix_inbox_due", *_DUE),
+        Index("ix_inbox_ticket", *_TICKET),
         CheckConstraint(f"status IN ({', '.join(map(repr, QUEUE_STATUSES))})", name="status"),
     )
 
@@ -247,8 +253,8 @@ class OutboxRow(_Queued, Base):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        Index("ix_outbox_due", "status", "next_attempt_at"),
-        Index("ix_outbox_ticket", "helpdesk", "ticket_id", "id"),
+        Index("ix_outbox_due", *_DUE),
+        Index("ix_outbox_ticket", *_TICKET),
         CheckConstraint(f"status IN ({', '.join(map(repr, QUEUE_STATUSES))})", name="status"),
     )
 
