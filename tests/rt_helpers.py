@@ -18,14 +18,19 @@ __all__ = ["FIXTURES", "SECRET", "adapter_settings", "fixture_names", "free_port
 
 
 def adapter_settings(
-    database_url: str, rt: RTServer | None = None, secret: str = SECRET
+    database_url: str,
+    rt: RTServer | None = None,
+    secret: str = SECRET,
+    user: tuple[str, str] | None = None,
 ) -> Settings:
-    """An installation with Request Tracker alone (no Zammad setting at all). Without a real RT
-    the URL names a closed port: the webhook itself never calls RT."""
+    """An installation with Request Tracker alone (no Zammad setting at all), as `user` (name,
+    password; default RT's root). Without a real RT the URL names a closed port: the webhook
+    itself never calls RT."""
+    name, password = user or ((rt.user, rt.password) if rt else ("root", "password"))
     rt_settings = RtSettings(
         url=rt.base_url if rt else "http://127.0.0.1:9",
-        user=rt.user if rt else "root",
-        password=rt.password if rt else "password",
+        user=name,
+        password=password,
         webhook_secret=secret,
     )
     return Settings(

@@ -22,7 +22,7 @@ from adapter.contracts import Licence
 from adapter.licences import store_licences
 from adapter.services import Services, build_services
 from adapter.store import Store
-from adapter.store.models import LedgerEntryRow, WorkItemRow
+from adapter.store.models import InboxRow, LedgerEntryRow, WorkItemRow
 from adapter.worker import Worker
 from connectors.rt.client import RtClient
 from connectors.rt.reconcile import CHECKPOINT
@@ -48,14 +48,35 @@ def adapter_port() -> int:
     return free_port()
 
 
+# The adapter's RT user with exactly the rights docs/rt.md lists, and no more: the tests act
+# as root (an agent), the adapter as this user, as in an installation.
+ADAPTER_USER, ADAPTER_PASSWORD = "entitlements", secrets.token_hex(12)
+ADAPTER_RIGHTS = f"""
+@Users = ({{ Name => '{ADAPTER_USER}', Password => '{ADAPTER_PASSWORD}', Privileged => 1 }});
+@ACL = (
+    {{ UserId => '{ADAPTER_USER}', Queue => 'Support', Right => [qw(
+        SeeQueue ShowTicket ShowTicketComments ModifyTicket CommentOnTicket ModifyCustomField
+        AssignCustomFields
+    )] }},
+    {{ UserId => '{ADAPTER_USER}', Right => [qw(SeeCustomField AdminCustomField ModifySelf)] }},
+);
+1;
+"""
+
+
 @pytest.fixture(scope="module")
 def rt_api(rt: RTServer, adapter_port: int, tmp_path_factory: pytest.TempPathFactory) -> RtClient:
-    """RT set up as docs/rt.md says: the queue, setup-rt's fields, its initialdata loaded."""
-    client = RtClient(rt.base_url, user=rt.user, password=rt.password, first_wait=0.01)
+    """RT set up as docs/rt.md says: the queue, the adapter's user and its rights, setup-rt's
+    fields (as that user), its initialdata loaded."""
     requests.post(f"{rt.rest_url}/queue", json={"Name": "Support"}, auth=rt.auth, timeout=30)
+    folder = tmp_path_factory.mktemp("rt")
+    (folder / "user.initialdata").write_text(ADAPTER_RIGHTS)
+    rt.load_initialdata(folder / "user.initialdata")
+    client = RtClient(rt.base_url, user=ADAPTER_USER, password=ADAPTER_PASSWORD, first_wait=0.01)
     create_fields(client, MAPPING)
-    path = tmp_path_factory.mktemp("rt") / "entitlements.initialdata"
-    path.write_text(initialdata(MAPPING, f"http://127.0.0.1:{adapter_port}/webhooks/rt", SECRET))
+    path = folder / "entitlements.initialdata"
+    url = f"http://127.0.0.1:{adapter_port}/webhooks/rt"
+    path.write_text(initialdata(MAPPING, url, SECRET, ADAPTER_USER))
     rt.load_initialdata(path)
     return client
 
@@ -79,8 +100,7 @@ class Adapter:
         self._server.server_close()
 
     def settle(self) -> None:
-        # RT runs the Scrip before it answers, so every webhook is in once RT has answered;
-        # a write-back sets off the Scrip again (and must change nothing).
+        # RT runs the Scrip before it answers, so every webhook is in once RT has answered.
         for _ in range(3):
             self.worker.drain(60)
 
@@ -89,7 +109,7 @@ class Adapter:
 def adapter(
     rt: RTServer, rt_api: RtClient, adapter_port: int, database_url: str, store: Store
 ) -> Iterator[Adapter]:
-    settings = adapter_settings(database_url, rt, SECRET)
+    settings = adapter_settings(database_url, rt, SECRET, user=(ADAPTER_USER, ADAPTER_PASSWORD))
     services = build_services(settings, store=store)
     services.helpdesks["rt"].client = rt_api
     running = Adapter(services, adapter_port)
@@ -168,7 +188,7 @@ def test_setup_rt_creates_the_fields_once_and_the_initialdata_file_applies_them(
     assert unapplied(rt_api, MAPPING) == []
     path = tmp_path / "again.initialdata"
     url = f"http://127.0.0.1:{adapter_port}/webhooks/rt"  # the Scrip the other tests rely on
-    path.write_text(initialdata(MAPPING, url, SECRET))
+    path.write_text(initialdata(MAPPING, url, SECRET, ADAPTER_USER))
     rt.load_initialdata(path)  # a second load changes nothing, and does not fail
     assert unapplied(rt_api, MAPPING) == []
     me = rt_api.me()
@@ -213,6 +233,25 @@ def test_repeated_updates_count_a_ticket_once_and_write_nothing_new(
         adapter.settle()
     assert counted(adapter.services.store, ticket_id) == 1
     assert shown(rt, ticket_id) == before  # the same fields, still one comment
+
+
+def test_the_adapters_own_write_back_sets_off_no_webhook(rt: RTServer, adapter: Adapter) -> None:
+    requestor = customer(rt, adapter, "C-RT-7", "basic")
+    ticket_id = new_ticket(rt, requestor)
+    adapter.settle()  # decided and written back: fields, Due and a comment, as the adapter
+    assert shown(rt, ticket_id)["Entitlement Plan"] == "Basic support"
+    answer = requests.put(
+        f"{rt.rest_url}/ticket/{ticket_id}", json={"Status": "open"}, auth=rt.auth, timeout=30
+    )
+    assert answer.ok
+    adapter.settle()
+    with adapter.services.store.session() as session:
+        posted = session.scalars(
+            select(InboxRow.trigger)
+            .where(InboxRow.helpdesk == "rt", InboxRow.ticket_id == str(ticket_id))
+            .order_by(InboxRow.id)
+        ).all()
+    assert posted == ["create", "update"]  # the agent's two changes, none of the adapter's
 
 
 def test_a_merged_ticket_gives_its_count_back(rt: RTServer, adapter: Adapter) -> None:
@@ -288,8 +327,8 @@ def test_setup_rt_command_writes_an_initialdata_file_that_holds_the_secret_priva
 
     for name, value in {
         "RT_URL": rt.base_url,
-        "RT_USER": rt.user,
-        "RT_PASSWORD": rt.password,
+        "RT_USER": ADAPTER_USER,
+        "RT_PASSWORD": ADAPTER_PASSWORD,
         "RT_WEBHOOK_SECRET": SECRET,
     }.items():
         monkeypatch.setenv(f"ENTITLEMENTS_{name}", value)
@@ -308,4 +347,5 @@ def test_setup_rt_command_writes_an_initialdata_file_that_holds_the_secret_priva
     assert "nothing to do" in result.output
     assert "rt-setup-database --action insert --datafile" in result.output
     assert SECRET in path.read_text()
+    assert f"my $adapter = '{ADAPTER_USER}';" in path.read_text()  # its changes are not posted
     assert path.stat().st_mode & 0o777 == 0o600

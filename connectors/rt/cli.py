@@ -56,6 +56,7 @@ def setup_rt(webhook_url: str | None, path: Path) -> None:
     try:
         done = create_fields(client, mapping)
         problems = unapplied(client, mapping)
+        adapter_user = client.me()["Name"] if webhook_url else ""
     except SetupError as e:
         raise click.ClickException(str(e)) from e
     except ApiError as e:
@@ -65,7 +66,7 @@ def setup_rt(webhook_url: str | None, path: Path) -> None:
     if not done:
         click.echo("custom fields: nothing to do, everything exists")
     if webhook_url:
-        path.write_text(initialdata(mapping, webhook_url, rt.webhook_secret or ""))
+        path.write_text(initialdata(mapping, webhook_url, rt.webhook_secret or "", adapter_user))
         path.chmod(0o600)  # it holds the webhook secret
         click.echo(
             f"wrote {path}: load it on the RT host (as root) with\n"

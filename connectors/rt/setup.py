@@ -100,9 +100,10 @@ def _perl(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def initialdata(mapping: RtMapping, webhook_url: str, secret: str) -> str:
+def initialdata(mapping: RtMapping, webhook_url: str, secret: str, adapter_user: str) -> str:
     """The initialdata file: applies the fields, adds the category values, installs the
-    Scrip. The secret is in it (RT keeps a loaded file's text in its database too)."""
+    Scrip, which posts no change made by `adapter_user` (the adapter's RT user: it wrote that
+    change itself). The secret is in it (RT keeps a loaded file's text in its database too)."""
     queues = ", ".join(_perl(q) for q in sorted(mapping.support_queues))
     fields = fields_of(mapping)
     ticket_fields = ", ".join(_perl(f.name) for f in fields if f.lookup_type == TICKET)
@@ -117,6 +118,7 @@ def initialdata(mapping: RtMapping, webhook_url: str, secret: str) -> str:
         scrip=_perl(SCRIP),
         url=_perl(webhook_url),
         secret=_perl(secret),
+        adapter=_perl(adapter_user),
         timeout=WEBHOOK_TIMEOUT,
     )
 
@@ -139,6 +141,7 @@ my $description = {scrip};
 my $commit_code = <<'PERL';
 my $url     = {url};
 my $secret  = {secret};
+my $adapter = {adapter};
 my $timeout = {timeout};
 
 require LWP::UserAgent;
@@ -148,7 +151,9 @@ require JSON;
 my $ticket = $self->TicketObj;
 my @txns = grep {{ defined }} @{{ $ticket->TransactionBatch || [] }};
 @txns = ($self->TransactionObj) unless @txns;
-@txns = grep {{ $_->Type !~ /EmailRecord$/ }} @txns;
+# The adapter's own writes (fields, Due, its comment) are its decision already: posting them
+# would only make it decide again and write nothing, as Zammad's triggers skip them too.
+@txns = grep {{ $_->Type !~ /EmailRecord$/ && $_->CreatorObj->Name ne $adapter }} @txns;
 return 1 unless @txns;
 
 my $event = (grep {{ $_->Type eq 'Create' }} @txns) ? 'create' : 'update';
