@@ -10,6 +10,7 @@ import click
 
 from adapter.cli_context import Context
 from adapter.renewals import Due, contracts_due, parse_within
+from mappings.admin import ContractsDueSchema
 
 
 def _within(_: Any, param: click.Parameter, value: str) -> int:
@@ -41,12 +42,8 @@ def due(ctx: Context, days: int, customer: str | None, fmt: str) -> None:
     time zone, both ends included), soonest first. An end that renews says until when."""
     today, found = contracts_due(ctx.store, ctx.policy, datetime.now(UTC), days, customer)
     if fmt == "json":
-        answer = {
-            "today": today.isoformat(),
-            "within_days": days,
-            "due": [d.to_dict() for d in found],
-        }
-        click.echo(json.dumps(answer, indent=2))
+        answer = ContractsDueSchema().dump({"today": today, "within_days": days, "due": found})
+        click.echo(json.dumps(answer, indent=2))  # as GET /api/v1/contracts/due answers
         return
     if not found:
         click.echo(f"nothing due from {today} to {today + timedelta(days=days)}")

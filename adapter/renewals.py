@@ -45,20 +45,6 @@ class Due:
     status: str
     renews_until: date | None  # an end after which the contract goes on: the next term's end
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "due": self.what,
-            "on": self.on.isoformat(),
-            "contract": self.contract.id,
-            "customer": self.contract.customer_number,
-            "customer_name": self.customer_name,
-            "plan": self.contract.plan,
-            "status": self.status,
-            "valid_until": self.valid_until.isoformat(),
-            "notice_by": self.notice_by.isoformat() if self.notice_by else None,
-            "renews_until": self.renews_until.isoformat() if self.renews_until else None,
-        }
-
 
 def parse_within(text: str) -> int:
     """`90d`, `90` (days) or `12w` (weeks) as days; ValueError otherwise."""

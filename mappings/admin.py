@@ -26,6 +26,7 @@ from adapter.engine import FLAG_CODES
 from adapter.explain import ExplainQuestion
 from adapter.oncall import MAX_EMPLOYEES, Booking
 from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS, WARNING_CODES
+from adapter.renewals import parse_within
 from adapter.replay import ReplayRequest
 from mappings.audit import DecisionInputsSchema, TicketId, load_decision_inputs
 from mappings.bounds import DATES, NO_NUL
@@ -161,6 +162,52 @@ class CustomersQuerySchema(Schema):
         validate=validate.Range(min=1, max=24),
         metadata={"description": "Quota periods per contract: the current and those before."},
     )
+
+
+# Contracts due
+
+
+class ContractsDueQuerySchema(Schema):
+    within = fields.String(
+        load_default="90d",
+        metadata={"description": "The window from today: days (90d, 90) or weeks (12w)."},
+    )
+    customer = fields.String(
+        load_default=None, validate=NO_NUL, metadata={"description": "Only this customer's."}
+    )
+
+    @post_load
+    def days(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        try:
+            return {**data, "within": parse_within(data["within"])}
+        except ValueError as e:
+            raise ValidationError(str(e), "within") from None
+
+
+class ContractDueSchema(Schema):
+    due = fields.String(
+        attribute="what",
+        validate=validate.OneOf(("notice", "end")),
+        metadata={"description": "The last day to give notice, or the end of the term."},
+    )
+    on = fields.Date()
+    contract = fields.String(attribute="contract.id")
+    customer = fields.String(attribute="contract.customer_number")
+    customer_name = fields.String(allow_none=True)
+    plan = fields.String(attribute="contract.plan")
+    status = fields.String()
+    valid_until = fields.Date(metadata={"description": "The current term's last day."})
+    notice_by = fields.Date(allow_none=True)
+    renews_until = fields.Date(
+        allow_none=True,
+        metadata={"description": "An end after which the contract goes on: the next term's end."},
+    )
+
+
+class ContractsDueSchema(Schema):
+    today = fields.Date(metadata={"description": "The first day of the window."})
+    within_days = fields.Integer()
+    due = fields.List(fields.Nested(ContractDueSchema), metadata={"description": "Soonest first."})
 
 
 # Dead letters

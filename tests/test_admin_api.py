@@ -40,6 +40,7 @@ from tests.admin_helpers import (
 ENDPOINTS = [
     ("get", "/api/v1/customers"),
     ("get", "/api/v1/customers/C-100"),
+    ("get", "/api/v1/contracts/due"),
     ("get", "/api/v1/tickets/zammad/1/decisions"),
     ("get", "/api/v1/dead-letters"),
     ("post", "/api/v1/dead-letters/outbox-1/retry"),
@@ -552,6 +553,7 @@ def test_the_document_describes_every_admin_schema_and_endpoint_with_the_bearer_
     assert documented == {
         ("get", "/api/v1/customers"),
         ("get", "/api/v1/customers/<customer_number>"),
+        ("get", "/api/v1/contracts/due"),
         ("get", "/api/v1/tickets/<helpdesk>/<ticket_id>/decisions"),
         ("get", "/api/v1/dead-letters"),
         ("post", "/api/v1/dead-letters/<id>/retry"),

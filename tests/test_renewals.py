@@ -28,7 +28,7 @@ from connectors.zammad.settings import ZammadSettings
 from mappings.plans import load_policy
 from standins.erp import ErpStandin
 from standins.rig import Rig
-from tests.admin_helpers import ADMIN_TOKEN
+from tests.admin_helpers import ADMIN_TOKEN, assert_documented
 
 POLICY = load_policy()
 BERLIN = POLICY.calendar.time_zone
@@ -148,6 +148,34 @@ def test_the_admin_page_shows_the_same_due_contracts(database_url, store, due_co
     assert section.count("<tr data-due=") == 2
     assert 'data-due="end" data-contract="LIC-COM"' in section
     assert 'data-contract="LIC-TERM"' in section and "LIC-NEW" not in section
+
+
+def test_the_admin_api_answers_what_contracts_due_prints(database_url, store, due_contracts):
+    settings = Settings(
+        database_url=database_url,
+        admin_token=ADMIN_TOKEN,
+        provider_settings={"zammad": ZammadSettings(webhook_secret="s")},
+        language="en",
+    )
+    client = create_app(services=build_services(settings, store=store)).test_client()
+    bearer = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    env = {"ENTITLEMENTS_DATABASE_URL": database_url}
+    for query, args in (
+        ("", []),
+        ("?within=12w&customer=C-2", ["--within", "12w", "--customer", "C-2"]),
+    ):
+        answer = client.get(f"/api/v1/contracts/due{query}", headers=bearer)
+        assert answer.status_code == 200
+        printed = CliRunner().invoke(main, ["contracts", "due", *args, "--format", "json"], env=env)
+        assert answer.json == json.loads(printed.output)
+    document = client.get("/api/v1/openapi.json").json
+    assert_documented(document, "ContractsDue", answer.json)
+    assert [d["contract"] for d in answer.json["due"]] == ["LIC-TERM"]
+    assert answer.json["due"][0]["customer"] == "C-2"
+    for bad in ("soon", "0d", "90x"):
+        refused = client.get(f"/api/v1/contracts/due?within={bad}", headers=bearer)
+        assert refused.status_code == 422
+        assert list(refused.json["fields"]) == ["within"] and "90d" in str(refused.json["fields"])
 
 
 # --- the helpdesks told when a term turns over ---------------------------------------------------

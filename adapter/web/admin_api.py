@@ -1,5 +1,6 @@
-"""The admin API under `/api/v1`: customers and quota use, a ticket's decision history
-(the audit trail), dead letters and their retry, explain and replay.
+"""The admin API under `/api/v1`: customers and quota use, contracts due (notice deadlines and
+ends), a ticket's decision history (the audit trail), dead letters and their retry, explain
+and replay.
 
 Bearer `ADMIN_TOKEN`, compared in constant time: 401 without a bearer token, 403 with a wrong
 one, 503 when no token is configured (the API is never open). Requests and answers are the
@@ -20,10 +21,13 @@ from adapter.admin import customers, retry_dead_letter
 from adapter.explain import ExplainError, explain_ticket, render_text
 from adapter.limits import UnacceptableJson, loads
 from adapter.oncall import cancellation_is_free, days_to_cancel, validate_booking
+from adapter.renewals import contracts_due
 from adapter.replay import replay
 from adapter.web import services, throttle
 from adapter.web.errors import ApiProblem, no_nul_in_path, refused_json
 from mappings.admin import (
+    ContractsDueQuerySchema,
+    ContractsDueSchema,
     CustomerSchema,
     CustomersQuerySchema,
     CustomersSchema,
@@ -89,6 +93,15 @@ def one_customer(customer_number: str) -> ResponseReturnValue:
     if not found:
         raise ApiProblem(404, "not_found", f"no contracts for customer {customer_number!r}")
     return CustomerSchema().dump(found[0])
+
+
+@bp.get("/contracts/due")
+def due_contracts() -> ResponseReturnValue:
+    query = _load(ContractsDueQuerySchema(), request.args.to_dict(), "invalid_query")
+    s = services()
+    days = query["within"]
+    today, found = contracts_due(s.store, s.policy, datetime.now(UTC), days, query["customer"])
+    return ContractsDueSchema().dump({"today": today, "within_days": days, "due": found})
 
 
 @bp.get("/tickets/<helpdesk>/<ticket_id>/decisions")

@@ -208,6 +208,20 @@ def admin_api_paths(plans: Collection[str]) -> dict[str, Any]:
                 },
             )
         },
+        "/api/v1/contracts/due": {
+            "get": operation(
+                "contractsDue",
+                "Contracts whose notice deadline or end falls in a window",
+                "Notice deadlines and ends from today (in the calendar's time zone) to `within` "
+                "days later, both ends included, soonest first; contracts that have ended are "
+                "left out. What `entitlements contracts due --format json` prints.",
+                parameters=[{"in": "query", "schema": admin.ContractsDueQuerySchema()}],
+                responses={
+                    "200": answer(admin.ContractsDueSchema(), "The contracts due"),
+                    "422": problem("A bad query parameter"),
+                },
+            )
+        },
         "/api/v1/tickets/{helpdesk}/{ticket_id}/decisions": {
             "get": operation(
                 "ticketDecisions",
