@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from adapter.store.models import InboxRow, LedgerEntryRow, WorkItemRow
 from adapter.worker import Worker
 from connectors.rt.client import RtClient
 from connectors.rt.reconcile import CHECKPOINT
-from connectors.rt.setup import create_fields, initialdata, unapplied
+from connectors.rt.setup import SetupError, create_fields, initialdata, unapplied
 from mappings.rt import load_mapping
 from tests.rt_helpers import adapter_settings, free_port
 from tests.rt_rig import RTServer, rt_skip_reason, running_rt
@@ -51,14 +52,23 @@ def adapter_port() -> int:
 # The adapter's RT user with exactly the rights docs/rt.md lists, and no more: the tests act
 # as root (an agent), the adapter as this user, as in an installation.
 ADAPTER_USER, ADAPTER_PASSWORD = "entitlements", secrets.token_hex(12)
+# A user given SeeCustomField in the queue only, as docs/rt.md once said.
+NARROW_USER = "entitlements-narrow"
 ADAPTER_RIGHTS = f"""
-@Users = ({{ Name => '{ADAPTER_USER}', Password => '{ADAPTER_PASSWORD}', Privileged => 1 }});
+@Users = (
+    {{ Name => '{ADAPTER_USER}', Password => '{ADAPTER_PASSWORD}', Privileged => 1 }},
+    {{ Name => '{NARROW_USER}', Password => '{ADAPTER_PASSWORD}', Privileged => 1 }},
+);
+my @queue = qw(
+    SeeQueue ShowTicket ShowTicketComments ModifyTicket CommentOnTicket ModifyCustomField
+    AssignCustomFields
+);
+my @global = qw(AdminCustomField ModifySelf);
 @ACL = (
-    {{ UserId => '{ADAPTER_USER}', Queue => 'Support', Right => [qw(
-        SeeQueue ShowTicket ShowTicketComments ModifyTicket CommentOnTicket ModifyCustomField
-        AssignCustomFields
-    )] }},
-    {{ UserId => '{ADAPTER_USER}', Right => [qw(SeeCustomField AdminCustomField ModifySelf)] }},
+    {{ UserId => '{ADAPTER_USER}', Queue => 'Support', Right => [@queue] }},
+    {{ UserId => '{ADAPTER_USER}', Right => [@global, 'SeeCustomField'] }},
+    {{ UserId => '{NARROW_USER}', Queue => 'Support', Right => [@queue, 'SeeCustomField'] }},
+    {{ UserId => '{NARROW_USER}', Right => [@global] }},
 );
 1;
 """
@@ -193,6 +203,18 @@ def test_setup_rt_creates_the_fields_once_and_the_initialdata_file_applies_them(
     assert unapplied(rt_api, MAPPING) == []
     me = rt_api.me()
     assert me["Timezone"] == "UTC"  # TicketSQL reads the poller's dates in it
+
+
+def test_setup_rt_stops_when_rt_would_hide_the_fields_it_creates(
+    rt: RTServer, rt_api: RtClient
+) -> None:
+    """Each run would create the fields again: stop at the first, saying which right."""
+    narrow = RtClient(rt.base_url, user=NARROW_USER, password=ADAPTER_PASSWORD, first_wait=0.01)
+    fields = replace(MAPPING.write_back, custom_fields={"plan": "Narrow Plan"})
+    mapping = replace(MAPPING, write_back=fields, category_field=None)
+    with pytest.raises(SetupError, match=r"'Narrow Plan'.*grant the user SeeCustomField globally"):
+        create_fields(narrow, mapping)
+    assert rt_api.custom_field("Narrow Plan", "RT::Queue-RT::Ticket")  # made once, then stopped
 
 
 def test_tickets_of_two_customers_get_their_decisions_written_back(

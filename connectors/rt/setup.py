@@ -75,6 +75,15 @@ def create_fields(client: RtClient, mapping: RtMapping) -> list[str]:
         if f.lookup_type == TICKET:
             body["Queue"] = queues[0]  # the others: the initialdata file
         client.create_custom_field(body)
+        # RT lists a field only to a user with SeeCustomField granted globally or on the field
+        # (a field listed has no queue as its context, RT/CustomField.pm): granted in a queue
+        # only, the field just made is not found, and each run would make it again.
+        if not client.custom_field(f.name, f.lookup_type):
+            raise SetupError(
+                f"RT created the custom field {f.name!r} but does not list it to this user: "
+                "grant the user SeeCustomField globally (Admin → Global → User Rights), then "
+                "run setup-rt again"
+            )
         done.append(f"custom field {f.name!r}")
     return done
 
