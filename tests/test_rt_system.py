@@ -27,7 +27,14 @@ from adapter.store.models import InboxRow, LedgerEntryRow, WorkItemRow
 from adapter.worker import Worker
 from connectors.rt.client import RtClient
 from connectors.rt.reconcile import CHECKPOINT
-from connectors.rt.setup import SetupError, create_fields, initialdata, unapplied
+from connectors.rt.setup import (
+    SetupError,
+    client_warnings,
+    create_fields,
+    fields_of,
+    initialdata,
+    unapplied,
+)
 from mappings.rt import load_mapping
 from tests.rt_helpers import adapter_settings, free_port
 from tests.rt_rig import RTServer, rt_skip_reason, running_rt
@@ -201,6 +208,7 @@ def test_setup_rt_creates_the_fields_once_and_the_initialdata_file_applies_them(
     path.write_text(initialdata(MAPPING, url, SECRET, ADAPTER_USER))
     rt.load_initialdata(path)  # a second load changes nothing, and does not fail
     assert unapplied(rt_api, MAPPING) == []
+    assert client_warnings(rt_api, MAPPING) == []  # what `check` says
     me = rt_api.me()
     assert me["Timezone"] == "UTC"  # TicketSQL reads the poller's dates in it
 
@@ -215,6 +223,10 @@ def test_setup_rt_stops_when_rt_would_hide_the_fields_it_creates(
     with pytest.raises(SetupError, match=r"'Narrow Plan'.*grant the user SeeCustomField globally"):
         create_fields(narrow, mapping)
     assert rt_api.custom_field("Narrow Plan", "RT::Queue-RT::Ticket")  # made once, then stopped
+    # `check`, as this user: every field hidden, each named with the right that shows it.
+    hidden = client_warnings(narrow, MAPPING)
+    assert len(hidden) == len(fields_of(MAPPING))
+    assert all("needs SeeCustomField granted globally" in w for w in hidden)
 
 
 def test_tickets_of_two_customers_get_their_decisions_written_back(

@@ -267,14 +267,26 @@ def installed_warnings(settings: Settings) -> list[str]:
         mapping = load_mapping(settings.mapping("rt.yaml"))
     except FileErrors:
         return []  # reported as errors already
-    client = rt.client()
     try:
-        warnings = unapplied(client, mapping)
-        if client.me().get("Timezone") != "UTC":
-            warnings.append(
-                "the API user's time zone is not UTC: polling would read times wrongly "
-                "(entitlements setup-rt sets it)"
-            )
+        return client_warnings(rt.client(), mapping)
     except ApiError as e:
         return [f"could not read RT ({e}): its custom fields not checked"]
+
+
+def client_warnings(client: RtClient, mapping: RtMapping) -> list[str]:
+    """What `check` warns about, as the adapter's RT user sees RT."""
+    missing = [f.name for f in fields_of(mapping) if not client.custom_field(f.name, f.lookup_type)]
+    warnings = [
+        f"custom field {name!r} is not found: entitlements setup-rt creates it; if it exists, "
+        "RT hides it from the adapter's RT user, which needs SeeCustomField granted globally "
+        "(docs/rt.md)"
+        for name in missing
+    ]
+    if not missing:  # a field RT hides is not listed in its queues either
+        warnings += unapplied(client, mapping)
+    if client.me().get("Timezone") != "UTC":
+        warnings.append(
+            "the API user's time zone is not UTC: polling would read times wrongly "
+            "(entitlements setup-rt sets it)"
+        )
     return warnings
