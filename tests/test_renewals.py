@@ -132,14 +132,19 @@ def test_contracts_due_in_text_and_json(database_url, due_contracts, today):
     assert bad.exit_code == 2 and "90d" in bad.output
 
 
-def test_the_admin_page_shows_the_same_due_contracts(database_url, store, due_contracts, today):
+@pytest.fixture
+def client(database_url, store):
+    """The app's test client, with an admin token."""
     settings = Settings(
         database_url=database_url,
         admin_token=ADMIN_TOKEN,
         provider_settings={"zammad": ZammadSettings(webhook_secret="s")},
         language="en",
     )
-    client = create_app(services=build_services(settings, store=store)).test_client()
+    return create_app(services=build_services(settings, store=store)).test_client()
+
+
+def test_the_admin_page_shows_the_same_due_contracts(client, due_contracts):
     page = client.get("/admin/sign-in")
     csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
     client.post("/admin/sign-in", data={"csrf": csrf, "token": ADMIN_TOKEN})
@@ -150,14 +155,7 @@ def test_the_admin_page_shows_the_same_due_contracts(database_url, store, due_co
     assert 'data-contract="LIC-TERM"' in section and "LIC-NEW" not in section
 
 
-def test_the_admin_api_answers_what_contracts_due_prints(database_url, store, due_contracts):
-    settings = Settings(
-        database_url=database_url,
-        admin_token=ADMIN_TOKEN,
-        provider_settings={"zammad": ZammadSettings(webhook_secret="s")},
-        language="en",
-    )
-    client = create_app(services=build_services(settings, store=store)).test_client()
+def test_the_admin_api_answers_what_contracts_due_prints(client, database_url, due_contracts):
     bearer = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     env = {"ENTITLEMENTS_DATABASE_URL": database_url}
     for query, args in (
