@@ -82,6 +82,7 @@ OPERATIONS = {
     ("GET", "/api/v1/openapi.json"): 10,
     ("GET", "/api/v1/customers"): 40,
     ("GET", "/api/v1/customers/{customer_number}"): 50,
+    ("GET", "/api/v1/contracts/due"): 40,
     ("GET", ENTITLEMENT): 50,
     ("GET", "/api/v1/tickets/{helpdesk}/{ticket_id}/decisions"): 50,
     ("GET", "/api/v1/dead-letters"): 10,
