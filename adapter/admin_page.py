@@ -55,7 +55,7 @@ from adapter.i18n import (
 )
 from adapter.limits import DATE_RANGE, EARLIEST, LATEST
 from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS
-from adapter.renewals import contracts_due
+from adapter.renewals import WINDOW, contracts_due, parse_within
 from adapter.statement import LABELS as STATEMENT_LABELS
 from adapter.statement import (
     StatementError,
@@ -78,7 +78,7 @@ SESSION_KEY_LABEL = b"helpdesk-entitlements admin page session v1"
 SESSION_LIFETIME = timedelta(hours=12)
 OPEN = ("admin_page.sign_in",)  # the only views that need no sign-in
 QUOTA_PERIODS = 3
-DUE_DAYS = 90  # notice deadlines and contract ends shown: as `contracts due`'s default
+DUE_DAYS = parse_within(WINDOW)  # notice deadlines and contract ends shown
 
 
 def session_key(admin_token: str) -> bytes:

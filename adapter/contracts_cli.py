@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from adapter.cli_context import Context
-from adapter.renewals import Due, contracts_due, parse_within
+from adapter.renewals import WINDOW, Due, contracts_due, parse_within
 from mappings.admin import ContractsDueSchema
 
 
@@ -29,7 +29,7 @@ def contracts() -> None:
 @click.option(
     "--within",
     "days",
-    default="90d",
+    default=WINDOW,
     show_default=True,
     callback=_within,
     help="The window from today: days (90d) or weeks (12w).",

@@ -30,6 +30,7 @@ TERMS_INTERVAL = timedelta(hours=1)  # the day is looked at hourly: a new one is
 MOST_DAYS_BACK = 400  # a worker down for longer catches up on this many days only
 ENDED = (ContractStatus.EXPIRED, ContractStatus.TERMINATED)
 WITHIN = re.compile(r"^\s*([0-9]{1,4})\s*([dw]?)\s*$")
+WINDOW = "90d"  # what `contracts due`, the admin API and the admin page show by default
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from adapter.engine import FLAG_CODES
 from adapter.explain import ExplainQuestion
 from adapter.oncall import MAX_EMPLOYEES, Booking
 from adapter.policy import CATEGORIES, LANGUAGES, REQUESTERS, WARNING_CODES
-from adapter.renewals import parse_within
+from adapter.renewals import WINDOW, parse_within
 from adapter.replay import ReplayRequest
 from mappings.audit import DecisionInputsSchema, TicketId, load_decision_inputs
 from mappings.bounds import DATES, NO_NUL
@@ -169,7 +169,7 @@ class CustomersQuerySchema(Schema):
 
 class ContractsDueQuerySchema(Schema):
     within = fields.String(
-        load_default="90d",
+        load_default=WINDOW,
         metadata={"description": "The window from today: days (90d, 90) or weeks (12w)."},
     )
     customer = fields.String(
