@@ -115,7 +115,8 @@ class RtClient:
             items = answer.get("items") or []
             if items:
                 yield items
-            if len(items) < PAGE or page >= int(answer.get("pages") or 0):
+            pages = answer.get("pages")  # RT tells it only where the user may see all
+            if len(items) < PAGE or (pages is not None and page >= int(pages)):
                 return
             page += 1
 
@@ -133,9 +134,32 @@ class RtClient:
     def transactions(self, query: str, fields: str) -> Iterator[dict[str, Any]]:
         """GET /transactions?query=TransactionSQL, every page, oldest first. (A single link
         transaction cannot be read: GET /transaction/{id} answers 500 for AddLink in 5.0.3.)"""
-        params = {"query": query, "fields": fields, "orderby": "id", "order": "ASC"}
-        for page in self._pages("transactions", params):
+        for page in self.transaction_pages(query, fields):
             yield from page
+
+    def transaction_pages(self, query: str, fields: str) -> Iterator[list[dict[str, Any]]]:
+        """The same, a page at a time, each read after the last id of the one before instead
+        of by page number: a transaction committed meanwhile is appended at the end and never
+        shifts one still to be read into a page already read. RT drops from a page what the
+        user may not see, after reading it (RT/Transactions.pm AddRecord), and tells no total
+        but to a superuser (RT/REST2/Resource/Collection.pm): a short page is taken for the
+        last, so `query` must select only transactions the user may see."""
+        after = 0
+        while True:
+            params = {
+                "query": f"({query}) AND id > {after}",
+                "fields": fields,
+                "orderby": "id",
+                "order": "ASC",
+                "page": 1,
+                "per_page": PAGE,
+            }
+            items = self._call("GET", "transactions", params=params).get("items") or []
+            if items:
+                yield items
+            if len(items) < PAGE:
+                return
+            after = int(items[-1]["id"])
 
     def update_ticket(self, ticket_id: int, changes: dict[str, Any]) -> list[str]:
         """PUT /ticket/{id} with absolute values: RT's messages, one per change ([] if none)."""
@@ -198,12 +222,6 @@ class RtClient:
             for page in self._pages("users", {"fields": "Name"}, body)
             for u in page
         ]
-
-    def search_page(self, query: str, page: int, **params: Any) -> dict[str, Any]:
-        """One page of GET /tickets?query=TicketSQL."""
-        return self._call(
-            "GET", "tickets", params={"query": query, "page": page, "per_page": PAGE, **params}
-        )
 
     def user(self, name: str) -> dict[str, Any]:
         return self._call("GET", f"user/{requests.utils.quote(name, safe='')}")
