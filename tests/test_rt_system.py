@@ -20,6 +20,7 @@ from werkzeug.serving import make_server
 
 from adapter.app import create_app
 from adapter.contracts import Licence
+from adapter.errors import ApiRejected
 from adapter.licences import store_licences
 from adapter.services import Services, build_services
 from adapter.store import Store
@@ -35,6 +36,7 @@ from connectors.rt.setup import (
     initialdata,
     unapplied,
 )
+from connectors.rt.writeback import FieldsNotWritten, deliver
 from mappings.rt import load_mapping
 from tests.rt_helpers import adapter_settings, free_port
 from tests.rt_rig import RTServer, rt_skip_reason, running_rt
@@ -137,17 +139,29 @@ def adapter(
 
 def customer(rt: RTServer, adapter: Adapter, number: str, plan: str) -> str:
     """A requestor with a customer number, and a contract for it."""
+    email = requestor(rt, number)
+    contract(adapter, number, plan)
+    return email
+
+
+def requestor(rt: RTServer, number: str, name: str | None = None) -> str:
+    """An RT user with a customer number (named by its email address unless `name`)."""
     email = f"pat@{number.lower()}.example"
+    name = name or email
     requests.post(
-        f"{rt.rest_url}/user", json={"Name": email, "EmailAddress": email}, auth=rt.auth, timeout=30
+        f"{rt.rest_url}/user", json={"Name": name, "EmailAddress": email}, auth=rt.auth, timeout=30
     )
     answer = requests.put(
-        f"{rt.rest_url}/user/{email}",
+        f"{rt.rest_url}/user/{name}",
         json={"CustomFields": {"Customer Number": number}},
         auth=rt.auth,
         timeout=30,
     )
     assert answer.ok, answer.text
+    return email
+
+
+def contract(adapter: Adapter, number: str, plan: str) -> None:
     store = adapter.services.store
     with store.session() as session:
         store_licences(
@@ -160,7 +174,6 @@ def customer(rt: RTServer, adapter: Adapter, number: str, plan: str) -> str:
             helpdesks=adapter.services.helpdesks,
         )
     adapter.settle()
-    return email
 
 
 def new_ticket(rt: RTServer, requestor: str, **fields: Any) -> int:
@@ -267,6 +280,42 @@ def test_repeated_updates_count_a_ticket_once_and_write_nothing_new(
         adapter.settle()
     assert counted(adapter.services.store, ticket_id) == 1
     assert shown(rt, ticket_id) == before  # the same fields, still one comment
+
+
+def test_a_new_contract_decides_again_the_open_tickets_of_a_requestor_not_named_by_email(
+    rt: RTServer, adapter: Adapter
+) -> None:
+    email = requestor(rt, "C-RT-8", name="pat-c-rt-8")
+    ticket_id = new_ticket(rt, email)
+    adapter.settle()
+    assert shown(rt, ticket_id)["Entitlement Plan"] is None  # no contract yet
+    contract(adapter, "C-RT-8", "pro")  # the customer changed: its open tickets again
+    assert shown(rt, ticket_id)["Entitlement Plan"] == "Pro support"
+
+
+def test_users_are_never_searched_by_a_field_rt_cannot_load(rt: RTServer, rt_api: RtClient) -> None:
+    """RT drops a condition on a field it cannot load and answers every user."""
+    requestor(rt, "C-RT-9")
+    assert rt_api.users_with("Customer Number", "C-RT-9") == ["pat@c-rt-9.example"]
+    with pytest.raises(ApiRejected, match="no user custom field 'Customer No'"):
+        rt_api.users_with("Customer No", "C-RT-9")
+
+
+def test_a_field_not_applied_to_the_queue_is_reported_not_taken_as_written(
+    rt: RTServer, rt_api: RtClient, adapter: Adapter
+) -> None:
+    """RT answers 200 and skips the field without a message: a dead letter naming it."""
+    ticket_id = new_ticket(rt, customer(rt, adapter, "C-RT-10", "basic"))
+    adapter.settle()
+    body = {"Name": "Entitlement Unapplied", "Type": "Freeform", "MaxValues": 1}
+    rt_api.create_custom_field({**body, "LookupType": "RT::Queue-RT::Ticket"})  # in no queue
+    item = {"ticket_id": ticket_id, "custom_fields": {"Entitlement Unapplied": "x"}, "due": None}
+    with pytest.raises(FieldsNotWritten, match="Entitlement Unapplied of ticket"):
+        deliver(rt_api, {**item, "note": None}, lambda seconds: None)
+    fields = {"Entitlement Plan": "Pro support", "Entitlement Unapplied": "x"}
+    with pytest.raises(FieldsNotWritten) as raised:  # and only it, beside one that is written
+        deliver(rt_api, {**item, "custom_fields": fields, "note": None}, lambda seconds: None)
+    assert raised.value.names == ["Entitlement Unapplied"]
 
 
 def test_the_adapters_own_write_back_sets_off_no_webhook(rt: RTServer, adapter: Adapter) -> None:

@@ -103,14 +103,18 @@ class RtClient:
         return self._retrying(attempt)
 
     def _pages(
-        self, path: str, params: dict[str, Any], body: Any = None
+        self, path: str, params: dict[str, Any], body: Any = None, *, form: bool = False
     ) -> Iterator[list[dict[str, Any]]]:
-        """Every page of a collection: GET, or POST with a JSON search `body`."""
-        method = "GET" if body is None else "POST"
+        """Every page of a collection: GET, POST with a JSON search `body`, or POST with the
+        parameters as a `form`."""
+        method = "GET" if body is None and not form else "POST"
         page = 1
         while True:
-            answer = self._call(
-                method, path, params={**params, "page": page, "per_page": PAGE}, json=body
+            paged = {**params, "page": page, "per_page": PAGE}
+            answer = (
+                self._call(method, path, data=paged)
+                if form
+                else self._call(method, path, params=paged, json=body)
             )
             items = answer.get("items") or []
             if items:
@@ -127,8 +131,10 @@ class RtClient:
         return self._call("GET", f"ticket/{ticket_id}", params=params)
 
     def search(self, query: str, fields: dict[str, str], **params: Any) -> Iterator[dict[str, Any]]:
-        """GET /tickets?query=TicketSQL, every page."""
-        for page in self._pages("tickets", {"query": query, **fields, **params}):
+        """POST /tickets with TicketSQL as a form, every page: RT reads a POST as a GET
+        (RT/REST2/Resource/Tickets.pm), and a query naming a customer's many users would
+        outgrow the request line a proxy in front of RT accepts (8 KB in Apache and nginx)."""
+        for page in self._pages("tickets", {"query": query, **fields, **params}, form=True):
             yield from page
 
     def transactions(self, query: str, fields: str) -> Iterator[dict[str, Any]]:
@@ -215,7 +221,14 @@ class RtClient:
 
     def users_with(self, field: str, value: str) -> list[str]:
         """Names of the users whose custom field `field` is `value` (POST /users with a JSON
-        search: TicketSQL cannot reach a requestor's custom fields)."""
+        search: TicketSQL cannot reach a requestor's custom fields). RT leaves out a condition
+        on a field it cannot load and answers every user (RT/REST2/Resource/Collection/
+        QueryByJSON.pm): the field is looked up first."""
+        if self.custom_field(field, "RT::User") is None:
+            raise errors.ApiRejected(
+                f"RT has no user custom field {field!r} that the adapter's user may see: "
+                "create it with `entitlements setup-rt`, and grant SeeCustomField globally"
+            )
         body = [{"field": f"CustomField.{{{field}}}", "value": value}]
         return [
             str(u.get("Name") or u["id"])

@@ -110,7 +110,9 @@ class RtHelpdesk:
         users = self.client.users_with(self.mapping.customer_number_field, customer_number)
         if not users:
             return [], []
-        requestors = " OR ".join(f"Requestor = '{quoted(u)}'" for u in users)
+        # By name: a plain `Requestor = '…'` looks the user up by email address
+        # (RT/SearchBuilder/Role/Roles.pm RoleLimit), and a name need not be one.
+        requestors = " OR ".join(f"Requestor.Name = '{quoted(u)}'" for u in users)
         query = f"{queues(self.mapping)} AND Status = '{ACTIVE}' AND ({requestors})"
         tickets = [
             (str(t["id"]), json.dumps({"ticket_id": int(t["id"])}))

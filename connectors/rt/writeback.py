@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from adapter.engine import Decision, TicketFacts
+from adapter.errors import ApiRejected
 from adapter.explain import render_text
 from adapter.policy import Policy
 from adapter.providers import Fence
@@ -87,7 +88,9 @@ def deliver(client: RtClient, item: dict[str, Any], fence: Fence) -> list[str]:
         changes["Due"] = item["due"]
     done = []
     if changes:
-        client.update_ticket(ticket_id, changes)
+        messages = client.update_ticket(ticket_id, changes)
+        if len(messages) < len(changed_fields) + ("Due" in changes):
+            _check_written(client, ticket_id, changed_fields)
         done += [f"custom fields {', '.join(sorted(changed_fields))}"] if changed_fields else []
         done += ["due"] if "Due" in changes else []
     comment = item.get("note")
@@ -96,3 +99,24 @@ def deliver(client: RtClient, item: dict[str, Any], fence: Fence) -> list[str]:
         if client.comment_once(ticket_id, comment["subject"], comment["body"], comment["marker"]):
             done.append("comment")
     return done
+
+
+class FieldsNotWritten(ApiRejected):
+    """RT answered the PUT but left custom fields as they were: it skips, without a message, a
+    field not applied to the ticket's queue (RT/REST2/Util.pm update_custom_fields)."""
+
+    def __init__(self, ticket_id: int, names: list[str]) -> None:
+        super().__init__(
+            f"RT did not write the custom field(s) {', '.join(names)} of ticket {ticket_id}: "
+            "they are not applied to its queue. Apply them (docs/rt.md, set-up step 4: load "
+            "the initialdata file of `entitlements setup-rt` again), then retry this dead letter."
+        )
+        self.names = names
+
+
+def _check_written(client: RtClient, ticket_id: int, sent: dict[str, Any]) -> None:
+    """RT answers one message per field it changed: with fewer, read what it kept."""
+    found = next(client.search(f"id = {ticket_id}", TICKET_FIELDS), None) or {}
+    have = custom_fields(found.get("CustomFields"))
+    if kept := sorted(k for k, v in sent.items() if have.get(k) != v):
+        raise FieldsNotWritten(ticket_id, kept)
