@@ -8,9 +8,12 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
+from adapter.contracts import Licence
+from adapter.licences import store_licences
 from adapter.settings import Settings
 from connectors.erp.cli import pull_once
 from connectors.erp.settings import ErpSettings
+from mappings.zammad import shipped_path
 from standins.erp import ErpStandin
 from standins.rig import Rig
 
@@ -210,3 +213,37 @@ def test_pull_erp_command_reports_and_resumes(database_url, store, erp):
         },
     )
     assert missing.exit_code == 1 and "ENTITLEMENTS_ERP_URL" in missing.output
+
+
+def test_a_licence_rechecks_the_tickets_of_customers_known_by_a_user_attribute(
+    database_url, store, erp, tmp_path
+):
+    """Customers without an organisation: the number is on the user (zammad.yaml)."""
+    shipped = shipped_path().read_text(encoding="utf-8")
+    by_org = "  organization_attribute: customer_number\n  user_attribute: null\n"
+    assert by_org in shipped
+    by_user = "  organization_attribute: null\n  user_attribute: customer_number\n"
+    (tmp_path / "zammad.yaml").write_text(shipped.replace(by_org, by_user), encoding="utf-8")
+    settings = Settings(database_url=database_url, language="en", mappings_dir=tmp_path)
+    with Rig(settings, store=store) as rig:
+        user = rig.zammad.add_user("Pat", "Solo", "pat@solo.example", customer_number="C-SOLO")
+        other = rig.zammad.add_user("Sam", "Solo", "sam@solo.example", customer_number="C-SOLO-2")
+        ticket = rig.zammad.create_ticket("We just bought a licence", user)
+        other_ticket = rig.zammad.create_ticket("Not us", other)
+        rig.settle()
+        assert "no-contract" in rig.zammad.tags(ticket)
+        with rig.services.store.session() as session:
+            licence = Licence("LIC-SOLO", "C-SOLO", "basic", datetime.now(UTC).date())
+            store_licences(
+                rig.services.store,
+                session,
+                rig.services.policy,
+                [licence],
+                "import",
+                datetime.now(UTC),
+                helpdesks=rig.services.helpdesks,
+            )
+        rig.settle()
+        assert rig.zammad.ticket(ticket)["entitlement_plan"] == "basic"
+        assert "no-contract" not in rig.zammad.tags(ticket)
+        assert "no-contract" in rig.zammad.tags(other_ticket)

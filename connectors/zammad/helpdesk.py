@@ -14,7 +14,12 @@ from adapter.providers import Fence
 from adapter.settings import Settings
 from connectors.zammad import writeback
 from connectors.zammad.client import ZammadClient, asset
-from connectors.zammad.reconcile import open_tickets, organizations_numbered, reconcile
+from connectors.zammad.reconcile import (
+    open_tickets,
+    open_tickets_of_customers,
+    organizations_numbered,
+    reconcile,
+)
 from connectors.zammad.settings import zammad_settings
 from mappings.zammad import (
     HELPDESK,
@@ -157,15 +162,15 @@ class ZammadHelpdesk:
         notice_by: date | None = None,
     ) -> tuple[list[tuple[str, dict[str, Any]]], list[tuple[str, str]]]:
         """The customer's organisations get their plan fields (plan, valid until, notice by);
-        their open tickets are queued to be decided again. Without a Zammad connection there is
-        nothing to bring up to date."""
+        their open tickets, and those of users whose own attribute names the customer, are
+        queued to be decided again. Without a Zammad connection there is nothing to bring up
+        to date."""
         if self.client is None:
             return [], []
         names = self.mapping.write_back.organization
         key = self.mapping.customer_number_organization_attribute
-        if not key:
-            return [], []
-        organizations = organizations_numbered(self.client, key, customer_number)
+        user_key = self.mapping.customer_number_user_attribute
+        organizations = organizations_numbered(self.client, key, customer_number) if key else []
         values = {
             "customer_number": customer_number,
             "plan": plan,
@@ -186,15 +191,13 @@ class ZammadHelpdesk:
             )
             for o in organizations
         ]
-        tickets = [
-            (str(t["id"]), json.dumps({"ticket": t, "article": {}}))
-            for o in organizations
-            for t in self._open_tickets(o["id"])
-        ]
+        client, closed = self.client, CLOSED_STATES
+        found = [t for o in organizations for t in open_tickets(client, o["id"], closed)]
+        if user_key:
+            found += open_tickets_of_customers(client, user_key, customer_number, closed)
+        unique = {t["id"]: t for t in found}  # a ticket found both ways
+        tickets = [(str(i), json.dumps({"ticket": t, "article": {}})) for i, t in unique.items()]
         return writes, tickets
-
-    def _open_tickets(self, organization_id: int) -> list[dict[str, Any]]:
-        return open_tickets(self._client(), organization_id, CLOSED_STATES)
 
     def reconcile(self, store: Any, now: datetime, since: datetime | None = None) -> int:
         """Put tickets changed since the watermark (or `since`) into the inbox."""

@@ -145,16 +145,26 @@ def open_tickets(
 ) -> list[dict[str, Any]]:
     """The organisation's tickets in none of the `closed` states, by condition (the state is
     joined by the selector: ticket_state.name, lib/selector/sql.rb)."""
+    found = _open(client, _on("ticket.organization_id", "is", organization_id), closed)
+    if any(t.get("organization_id") != organization_id for t in found):
+        raise ConditionIgnored(f"Zammad answered tickets not in {organization_id}")
+    return found
+
+
+def open_tickets_of_customers(
+    client: ZammadClient, key: str, number: str, closed: Iterable[str]
+) -> list[dict[str, Any]]:
+    """The open tickets whose customer's (user's) attribute `key` is `number`: the selector
+    joins the ticket's customer as `customer` (lib/selector/sql.rb), so one search finds them
+    however many users the customer has."""
+    return _open(client, _on(f"customer.{key}", "is", number), closed)
+
+
+def _open(client: ZammadClient, on: dict[str, Any], closed: Iterable[str]) -> list[dict[str, Any]]:
     closed = list(closed)
-    found = client.all_where(
-        "tickets",
-        [
-            _on("ticket.organization_id", "is", organization_id),
-            _on("ticket_state.name", "is none of", closed),
-        ],
-    )
-    if any(t.get("organization_id") != organization_id or t.get("state") in closed for t in found):
-        raise ConditionIgnored(f"Zammad answered tickets not open in {organization_id}")
+    found = client.all_where("tickets", [on, _on("ticket_state.name", "is none of", closed)])
+    if any(t.get("state") in closed for t in found):
+        raise ConditionIgnored("Zammad answered tickets in a closed state")
     return found
 
 
