@@ -140,6 +140,28 @@ def test_a_customer_number_with_query_syntax_is_rechecked_after_a_licence(rig, s
     assert not rig.zammad.organization(near)["support_plan"]
 
 
+def test_a_customer_number_typed_with_spaces_is_rechecked_after_a_licence(rig):
+    # Deciding strips the spaces (mappings/zammad.py customer_number); the re-check must
+    # find the organisation all the same, and only it.
+    org, ticket = a_ticket_without_contract(rig, " C-SPACE ")
+    near, near_ticket = a_ticket_without_contract(rig, "C-SPACE-2")
+    answer = requests.post(
+        f"{rig.url}/erp/licences",
+        json={
+            "licence_id": "LIC-SPACE",
+            "customer_number": "C-SPACE",
+            "plan": "basic",
+            "purchased_on": today(),
+        },
+        timeout=5,
+        headers={"Authorization": f"Bearer {PUSH_TOKEN}"},
+    )
+    assert answer.status_code == 202, answer.text
+    assert_covered_now(rig, org, ticket, "basic")
+    assert "no-contract" in rig.zammad.tags(near_ticket)
+    assert not rig.zammad.organization(near)["support_plan"]
+
+
 def test_a_termination_takes_the_plan_away(rig):
     org, ticket = a_ticket_without_contract(rig, "C-TERM")
     headers = {"Authorization": f"Bearer {PUSH_TOKEN}"}

@@ -129,15 +129,19 @@ def changed_tickets(client: ZammadClient, since: datetime) -> Iterator[list[dict
 
 def organizations_numbered(client: ZammadClient, key: str, number: str) -> list[dict[str, Any]]:
     """The organisations whose attribute `key` is `number`, for the customer re-check: by a
-    condition search, so from Zammad's database (see `ZammadClient.search_where`) and compared
+    condition search, so from Zammad's database (see `ZammadClient.search_where`) and bound
     as it is, where Elasticsearch's query_string would refuse or misread a number with
     / : ( or ". Not GET /organizations matched here: that reads every organisation (500 a
     page, at most 1000: model_index_render in renders_models.rb) for each customer whose
-    licences change, and an import from the ERP changes thousands at once."""
-    found = client.all_where("organizations", [_on(f"organization.{key}", "is", number)])
-    if any(str(o.get(key)) != number for o in found):
-        raise ConditionIgnored(f"Zammad answered organisations whose {key} is not {number!r}")
-    return found
+    licences change, and an import from the ERP changes thousands at once.
+
+    "contains" (LIKE '%number%', lib/selector/sql.rb), then the number exactly once spaces
+    around it are stripped, as deciding strips them (mappings/zammad.py `customer_number`):
+    "is" would miss an organisation whose number was typed with a space."""
+    found = client.all_where("organizations", [_on(f"organization.{key}", "contains", number)])
+    if any(number.lower() not in str(o.get(key)).lower() for o in found):
+        raise ConditionIgnored(f"Zammad answered organisations whose {key} lacks {number!r}")
+    return [o for o in found if str(o.get(key)).strip() == number]
 
 
 def open_tickets(
