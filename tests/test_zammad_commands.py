@@ -306,3 +306,17 @@ def test_a_row_failing_longer_than_dead_after_becomes_a_dead_letter(store):
     with store.session() as session:
         [] = store.dead_letters(session)
         assert len(session.get(OutboxRow, row_id).history) == 5
+
+
+def test_setup_zammad_finds_its_triggers_behind_a_first_page_of_others(zammad, database_url):
+    """Zammad lists triggers and webhooks 500 a page (model_index_render, renders_models.rb)."""
+    url = "http://127.0.0.1:9/webhooks/zammad"
+    other = zammad.add_webhook("http://127.0.0.1:9/elsewhere", "other-secret", name="Other")
+    for n in range(500):
+        condition = {"ticket.action": {"operator": "is", "value": "create"}}
+        zammad.add_trigger(f"another team's trigger {n}", condition, other, active=False)
+    env = env_for(zammad, database_url)
+    first = CliRunner().invoke(main, ["setup-zammad", "--webhook-url", url], env=env)
+    assert first.exit_code == 0, first.output
+    again = CliRunner().invoke(main, ["setup-zammad", "--webhook-url", url], env=env)
+    assert again.exit_code == 0 and "nothing to do" in again.output, again.output

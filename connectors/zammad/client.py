@@ -104,7 +104,22 @@ class ZammadClient:
         return self.api.session.post(self.api.url + path, json=body).json()
 
     def _named(self, path: str, name: str) -> dict[str, Any] | None:
-        return next((item for item in self._read(path) if item.get("name") == name), None)
+        # Within `_create`'s retries: one read each, not retried again.
+        items = self._index(path, self._read)
+        return next((item for item in items if item.get("name") == name), None)
+
+    def _index(self, path: str, read: Callable[..., Any] | None = None) -> list[dict[str, Any]]:
+        """Every record of an index (triggers, webhooks): Zammad answers 500 a page unless
+        asked for a page (model_index_render, renders_models.rb), in id order."""
+        read = read or self._get
+        found: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            batch = list(read(path, page=page, per_page=INDEX_PAGE))
+            found += batch
+            if len(batch) < INDEX_PAGE:
+                return found
+            page += 1
 
     # --- users, tickets, organisations (API: api/user, api/ticket, api/organization) ---
 
@@ -290,7 +305,7 @@ class ZammadClient:
         self._call(Object(connection=self.api).execute_migrations)
 
     def webhooks(self) -> list[dict[str, Any]]:
-        return list(self._get("webhooks"))
+        return self._index("webhooks")
 
     def create_webhook(self, webhook: dict[str, Any]) -> dict[str, Any]:
         return self._create(
@@ -299,7 +314,7 @@ class ZammadClient:
         )
 
     def triggers(self) -> list[dict[str, Any]]:
-        return list(self._get("triggers"))
+        return self._index("triggers")
 
     def create_trigger(self, trigger: dict[str, Any]) -> dict[str, Any]:
         return self._create(
@@ -348,6 +363,7 @@ def _check_kept(record: str, sent: dict[str, Any], answer: Any) -> None:
 
 # A search answers 50 records a page, at most 200 (renders_models.rb: model_search_render).
 SEARCH_PAGE = 200
+INDEX_PAGE = 500  # model_index_render's default page; its maximum is 1000
 
 
 class ConditionIgnored(errors.ApiError):
