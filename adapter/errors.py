@@ -37,6 +37,10 @@ class ApiUnauthorized(ApiError):
     """401/403: the token is wrong or lacks a permission."""
 
 
+class TicketNotReadable(ApiUnauthorized):
+    """The helpdesk refuses the adapter a ticket (403): one outside the groups it may read."""
+
+
 class ApiNotFound(ApiError):
     """404."""
 

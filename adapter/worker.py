@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from adapter import metrics
 from adapter.decisions import decide_ticket, record
 from adapter.engine import best_covering, contract_view
-from adapter.errors import ApiError
+from adapter.errors import ApiError, TicketNotReadable
 from adapter.licences import CUSTOMER_CHANGED
 from adapter.providers import enabled
 from adapter.renewals import TERMS_INTERVAL, terms_job
@@ -211,7 +211,11 @@ class Worker:
         if CUSTOMER_CHANGED in data:
             self.customer_changed(row, data[CUSTOMER_CHANGED])
             return
-        facts = helpdesk.facts(data)  # may call the helpdesk: outside the transaction
+        try:
+            facts = helpdesk.facts(data)  # may call the helpdesk: outside the transaction
+        except TicketNotReadable as e:
+            self.not_readable(row, e)
+            return
         store, now = services.store, self.clock()
         with store.session() as session:
             decided = decide_ticket(
@@ -229,6 +233,17 @@ class Worker:
         metrics.count_decision(helpdesk.name, decided.decision)
         if held:
             self._attempt(held, lambda held: self._write(held, write))
+
+    def not_readable(self, row: Claimed, error: TicketNotReadable) -> None:
+        """The helpdesk refused the ticket: another team's, in a group the adapter was not
+        given, so not a support ticket, and done. One decided before is a dead letter (the
+        error says what to grant): its count is at stake."""
+        store = self.services.store
+        with store.session() as session:
+            if store.last_decision(session, row.helpdesk, row.ticket_id) is not None:
+                raise error
+            store.finish(session, row, self.clock())
+        logger.info("worker.ticket-not-readable", extra={"ticket_id": row.ticket_id})
 
     def customer_changed(self, row: Claimed, customer: str) -> None:
         """A customer's contracts changed: its records in the helpdesk (e.g. plan fields), and

@@ -12,7 +12,7 @@ from sqlalchemy import event, func, select
 from adapter.contracts import Licence
 from adapter.licences import store_licences
 from adapter.settings import Settings
-from adapter.store.models import DecisionRow, LedgerEntryRow, OutboxRow
+from adapter.store.models import DecisionRow, InboxRow, LedgerEntryRow, OutboxRow
 from adapter.store.queue import LeaseLost
 from adapter.worker import Worker
 from connectors.zammad.settings import zammad_settings
@@ -203,6 +203,39 @@ def test_transient_write_back_failures_are_retried(rig):
     rig.settle()
     assert rig.zammad.ticket(ticket_id)["entitlement_quota"] == "1/4 Nov 2026"
     assert count(rig, OutboxRow, status="done", ticket_id=str(ticket_id)) == 1
+
+
+def test_another_teams_ticket_the_integration_user_may_not_read_is_left_alone(rig):
+    # The triggers fire for every group; TicketPolicy refuses a ticket outside the user's
+    # groups with 403 (app/policies/ticket_policy.rb, application_controller/handles_errors.rb).
+    user = customer(rig, "C-701", "basic")
+    rig.zammad.inject_fault("GET", r"/tickets/\d+$", status=403, times=100)
+    ticket_id = ticket(rig, user, 12)
+    rig.settle()
+    with rig.store.session() as session:
+        assert rig.store.dead_letters(session) == []
+    assert count(rig, InboxRow, ticket_id=str(ticket_id)) >= 1
+    assert count(rig, InboxRow, status="pending", ticket_id=str(ticket_id)) == 0
+    assert count(rig, OutboxRow, ticket_id=str(ticket_id)) == 0
+    assert count(rig, LedgerEntryRow, ticket_id=str(ticket_id)) == 0
+
+
+def test_a_decided_ticket_the_integration_user_may_no_longer_read_is_a_dead_letter_saying_why(
+    rig,
+):
+    # Moved to a group the user may not read: its count is at stake, someone must look.
+    user = customer(rig, "C-702", "basic")
+    ticket_id = ticket(rig, user, 12)
+    rig.settle()
+    rig.zammad.inject_fault("GET", r"/tickets/\d+$", status=403, times=1)
+    rig.zammad.update_ticket(ticket_id, priority="3 high")
+    rig.settle()
+    with rig.store.session() as session:
+        [letter] = rig.store.dead_letters(session)
+    assert letter.queue == "inbox" and letter.attempts == 1
+    assert "does not let the integration user read ticket" in letter.last_error
+    assert "read access to that group" in letter.last_error
+    assert count(rig, LedgerEntryRow, ticket_id=str(ticket_id)) == 1
 
 
 def test_a_rejected_write_back_becomes_a_dead_letter_that_can_be_retried(rig):

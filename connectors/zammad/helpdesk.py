@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from adapter.engine import Decision, TicketFacts
-from adapter.errors import ApiError, ApiNotFound, ApiUnauthorized
+from adapter.errors import ApiError, ApiNotFound, ApiUnauthorized, TicketNotReadable
 from adapter.policy import Policy
 from adapter.providers import Fence
 from adapter.settings import Settings
@@ -85,7 +85,20 @@ class ZammadHelpdesk:
         accountings in full only when there are any (`all=true` gives them without the time
         they were booked, which billing needs)."""
         client = self._client()
-        data = client.ticket_all(ticket_id)
+        try:
+            data = client.ticket_all(ticket_id)
+        except ApiUnauthorized as e:
+            if e.status != 403:
+                raise
+            # TicketPolicy refuses a ticket outside the user's groups (app/policies/
+            # ticket_policy.rb): another team's ticket, or one moved there.
+            raise TicketNotReadable(
+                f"Zammad does not let the integration user read ticket {ticket_id} ({e.args[0]})"
+                ": it is in a group the user has no access to, perhaps moved there. Give the "
+                "user read access to that group, then retry this dead letter",
+                status=e.status,
+                url=e.url,
+            ) from e
         raw = asset(data, "Ticket", ticket_id)
         if not raw:
             raise ApiError(f"Zammad's answer for ticket {ticket_id} does not contain the ticket")
