@@ -205,37 +205,50 @@ def test_transient_write_back_failures_are_retried(rig):
     assert count(rig, OutboxRow, status="done", ticket_id=str(ticket_id)) == 1
 
 
+# The triggers fire for every group; TicketPolicy refuses a ticket outside the integration
+# user's groups with 403 (app/policies/ticket_policy.rb, application_controller/handles_errors.rb).
+
+
 def test_another_teams_ticket_the_integration_user_may_not_read_is_left_alone(rig):
-    # The triggers fire for every group; TicketPolicy refuses a ticket outside the user's
-    # groups with 403 (app/policies/ticket_policy.rb, application_controller/handles_errors.rb).
     user = customer(rig, "C-701", "basic")
+    rig.zammad.add_group("Sales")
     rig.zammad.inject_fault("GET", r"/tickets/\d+$", status=403, times=100)
-    ticket_id = ticket(rig, user, 12)
+    ticket_id = ticket(rig, user, 12, group="Sales")
     rig.settle()
     with rig.store.session() as session:
         assert rig.store.dead_letters(session) == []
     assert count(rig, InboxRow, ticket_id=str(ticket_id)) >= 1
     assert count(rig, InboxRow, status="pending", ticket_id=str(ticket_id)) == 0
     assert count(rig, OutboxRow, ticket_id=str(ticket_id)) == 0
-    assert count(rig, LedgerEntryRow, ticket_id=str(ticket_id)) == 0
 
 
-def test_a_decided_ticket_the_integration_user_may_no_longer_read_is_a_dead_letter_saying_why(
+def test_a_support_ticket_the_integration_user_may_not_read_is_a_dead_letter_naming_the_group(
     rig,
 ):
-    # Moved to a group the user may not read: its count is at stake, someone must look.
     user = customer(rig, "C-702", "basic")
-    ticket_id = ticket(rig, user, 12)
-    rig.settle()
-    rig.zammad.inject_fault("GET", r"/tickets/\d+$", status=403, times=1)
-    rig.zammad.update_ticket(ticket_id, priority="3 high")
+    rig.zammad.inject_fault("GET", r"/tickets/\d+$", status=403, times=100)
+    ticket(rig, user, 12)
     rig.settle()
     with rig.store.session() as session:
-        [letter] = rig.store.dead_letters(session)
-    assert letter.queue == "inbox" and letter.attempts == 1
-    assert "does not let the integration user read ticket" in letter.last_error
-    assert "read access to that group" in letter.last_error
-    assert count(rig, LedgerEntryRow, ticket_id=str(ticket_id)) == 1
+        letters = rig.store.dead_letters(session)
+    assert letters and all(letter.queue == "inbox" for letter in letters)
+    for letter in letters:
+        assert "read ticket 1 in group 'Support'" in letter.last_error
+        assert "give the user read access to that group" in letter.last_error
+
+
+def test_a_decided_ticket_moved_where_the_integration_user_may_not_read_is_a_dead_letter(rig):
+    user = customer(rig, "C-703", "basic")
+    rig.zammad.add_group("Sales")
+    ticket_id = ticket(rig, user, 12)
+    rig.settle()
+    rig.zammad.inject_fault("GET", r"/tickets/\d+$", status=403, times=100)
+    rig.zammad.update_ticket(ticket_id, group="Sales")
+    rig.settle()
+    with rig.store.session() as session:
+        letters = rig.store.dead_letters(session)
+    assert letters and all("group 'Sales'" in letter.last_error for letter in letters)
+    assert count(rig, LedgerEntryRow, ticket_id=str(ticket_id)) == 1  # at stake: someone looks
 
 
 def test_a_rejected_write_back_becomes_a_dead_letter_that_can_be_retried(rig):

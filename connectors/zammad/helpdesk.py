@@ -72,7 +72,10 @@ class ZammadHelpdesk:
             ticket_id = ticket_reference(payload)  # any payload that names the ticket
             if ticket_id is None:
                 raise ValueError("the payload names no ticket")
-            snapshot = self.snapshot(ticket_id)
+            try:
+                snapshot = self.snapshot(ticket_id)
+            except ApiUnauthorized as e:
+                raise self._refused(ticket_id, payload, e) from e
         else:  # no API: the default payload, complete
             event = load_webhook(payload)
             snapshot = TicketSnapshot(event.ticket, event.organization, event.customer)
@@ -85,20 +88,7 @@ class ZammadHelpdesk:
         accountings in full only when there are any (`all=true` gives them without the time
         they were booked, which billing needs)."""
         client = self._client()
-        try:
-            data = client.ticket_all(ticket_id)
-        except ApiUnauthorized as e:
-            if e.status != 403:
-                raise
-            # TicketPolicy refuses a ticket outside the user's groups (app/policies/
-            # ticket_policy.rb): another team's ticket, or one moved there.
-            raise TicketNotReadable(
-                f"Zammad does not let the integration user read ticket {ticket_id} ({e.args[0]})"
-                ": it is in a group the user has no access to, perhaps moved there. Give the "
-                "user read access to that group, then retry this dead letter",
-                status=e.status,
-                url=e.url,
-            ) from e
+        data = client.ticket_all(ticket_id)
         raw = asset(data, "Ticket", ticket_id)
         if not raw:
             raise ApiError(f"Zammad's answer for ticket {ticket_id} does not contain the ticket")
@@ -135,6 +125,25 @@ class ZammadHelpdesk:
             ),
             time=tuple(w for t in accountings if (w := accounted_time(ticket_id, t))),
         )
+
+    def _refused(self, ticket_id: int, payload: dict[str, Any], e: ApiUnauthorized) -> ApiError:
+        """Zammad refused to read the ticket. With 403 TicketPolicy refuses a ticket outside
+        the user's groups (app/policies/ticket_policy.rb); the triggers fire for every group.
+        Named by the webhook as in a group that is no support group, it is another team's
+        ticket (TicketNotReadable); else the user lacks a group it needs."""
+        if e.status != 403:
+            return e
+        group = (payload.get("ticket") or {}).get("group")
+        group = group.get("name") if isinstance(group, dict) else group
+        support = self.mapping.support_groups
+        where = f"group {group!r}" if isinstance(group, str) else "its group"
+        message = (
+            f"Zammad does not let the integration user read ticket {ticket_id} in {where} "
+            f"({e.args[0]}): give the user read access to that group, then retry this dead letter"
+        )
+        if support and isinstance(group, str) and group not in support:
+            return TicketNotReadable(message, status=e.status, url=e.url)
+        return ApiUnauthorized(message, status=e.status, url=e.url)
 
     def _time_accountings(self, ticket_id: int) -> list[dict[str, Any]]:
         """The ticket's time accountings in full. Refused (403: older versions want
