@@ -8,8 +8,6 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from adapter.contracts import Licence
-from adapter.licences import store_licences
 from adapter.settings import Settings
 from connectors.erp.cli import pull_once
 from connectors.erp.settings import ErpSettings
@@ -26,17 +24,31 @@ def erp():
         yield standin
 
 
-@pytest.fixture
-def rig(database_url, store, erp):
-    settings = Settings(
+def rig_settings(database_url, erp, **more):
+    return Settings(
         database_url=database_url,
         language="en",
         provider_settings={
             "erp": ErpSettings(url=erp.url, token=erp.token, push_token=PUSH_TOKEN),
         },
+        **more,
     )
-    with Rig(settings, store=store) as rig:
+
+
+@pytest.fixture
+def rig(database_url, store, erp):
+    with Rig(rig_settings(database_url, erp), store=store) as rig:
         yield rig
+
+
+def push(rig, licence):
+    """The ERP's push of one licence."""
+    return requests.post(
+        f"{rig.url}/erp/licences",
+        json=licence,
+        timeout=5,
+        headers={"Authorization": f"Bearer {PUSH_TOKEN}"},
+    )
 
 
 def today() -> str:
@@ -73,22 +85,12 @@ def test_a_pushed_licence_clears_todays_no_contract(rig):
         "product": "SP-BASIC-10",
         "purchased_on": today(),
     }
-    answer = requests.post(
-        f"{rig.url}/erp/licences",
-        json=licence,
-        timeout=5,
-        headers={"Authorization": f"Bearer {PUSH_TOKEN}"},
-    )
+    answer = push(rig, licence)
     assert answer.status_code == 202, answer.text
     assert_covered_now(rig, org, ticket, "basic")
     # the same push again changes nothing, and writes nothing
     rig.zammad.clear_requests()
-    again = requests.post(
-        f"{rig.url}/erp/licences",
-        json=licence,
-        timeout=5,
-        headers={"Authorization": f"Bearer {PUSH_TOKEN}"},
-    )
+    again = push(rig, licence)
     assert again.json()["unchanged"] == 1
     rig.settle()
     assert [r for r in rig.zammad.requests if r.method in ("PUT", "POST", "DELETE")] == []
@@ -123,16 +125,14 @@ def test_a_customer_number_with_query_syntax_is_rechecked_after_a_licence(rig, s
     number = 'C/7:(1)"x'
     org, ticket = a_ticket_without_contract(rig, number)
     near, near_ticket = a_ticket_without_contract(rig, "C/7")
-    answer = requests.post(
-        f"{rig.url}/erp/licences",
-        json={
+    answer = push(
+        rig,
+        {
             "licence_id": "LIC-SYNTAX",
             "customer_number": number,
             "plan": "basic",
             "purchased_on": today(),
         },
-        timeout=5,
-        headers={"Authorization": f"Bearer {PUSH_TOKEN}"},
     )
     assert answer.status_code == 202, answer.text
     assert_covered_now(rig, org, ticket, "basic")
@@ -145,16 +145,14 @@ def test_a_customer_number_typed_with_spaces_is_rechecked_after_a_licence(rig):
     # find the organisation all the same, and only it.
     org, ticket = a_ticket_without_contract(rig, " C-SPACE ")
     near, near_ticket = a_ticket_without_contract(rig, "C-SPACE-2")
-    answer = requests.post(
-        f"{rig.url}/erp/licences",
-        json={
+    answer = push(
+        rig,
+        {
             "licence_id": "LIC-SPACE",
             "customer_number": "C-SPACE",
             "plan": "basic",
             "purchased_on": today(),
         },
-        timeout=5,
-        headers={"Authorization": f"Bearer {PUSH_TOKEN}"},
     )
     assert answer.status_code == 202, answer.text
     assert_covered_now(rig, org, ticket, "basic")
@@ -164,7 +162,6 @@ def test_a_customer_number_typed_with_spaces_is_rechecked_after_a_licence(rig):
 
 def test_a_termination_takes_the_plan_away(rig):
     org, ticket = a_ticket_without_contract(rig, "C-TERM")
-    headers = {"Authorization": f"Bearer {PUSH_TOKEN}"}
     licence = {
         "licence_id": "LIC-TERM",
         "revision": 1,
@@ -172,13 +169,11 @@ def test_a_termination_takes_the_plan_away(rig):
         "plan": "pro",
         "purchased_on": "2025-01-10",
     }
-    requests.post(f"{rig.url}/erp/licences", json=licence, headers=headers, timeout=5)
+    push(rig, licence)
     rig.settle()
     assert rig.zammad.organization(org)["support_plan"] == "pro"
     terminated = {**licence, "revision": 2, "status": "terminated", "cancelled_on": "2025-06-30"}
-    requests.post(
-        f"{rig.url}/erp/licences", json={"licences": [terminated]}, headers=headers, timeout=5
-    )
+    push(rig, {"licences": [terminated]})
     rig.settle()
     assert rig.zammad.organization(org)["support_plan"] in (None, "")
     assert rig.zammad.ticket(ticket)["entitlement_billable"] is True
@@ -246,7 +241,7 @@ def test_a_licence_rechecks_the_tickets_of_customers_known_by_a_user_attribute(
     assert by_org in shipped
     by_user = "  organization_attribute: null\n  user_attribute: customer_number\n"
     (tmp_path / "zammad.yaml").write_text(shipped.replace(by_org, by_user), encoding="utf-8")
-    settings = Settings(database_url=database_url, language="en", mappings_dir=tmp_path)
+    settings = rig_settings(database_url, erp, mappings_dir=tmp_path)
     with Rig(settings, store=store) as rig:
         user = rig.zammad.add_user("Pat", "Solo", "pat@solo.example", customer_number="C-SOLO")
         other = rig.zammad.add_user("Sam", "Solo", "sam@solo.example", customer_number="C-SOLO-2")
@@ -254,17 +249,13 @@ def test_a_licence_rechecks_the_tickets_of_customers_known_by_a_user_attribute(
         other_ticket = rig.zammad.create_ticket("Not us", other)
         rig.settle()
         assert "no-contract" in rig.zammad.tags(ticket)
-        with rig.services.store.session() as session:
-            licence = Licence("LIC-SOLO", "C-SOLO", "basic", datetime.now(UTC).date())
-            store_licences(
-                rig.services.store,
-                session,
-                rig.services.policy,
-                [licence],
-                "import",
-                datetime.now(UTC),
-                helpdesks=rig.services.helpdesks,
-            )
+        licence = {
+            "licence_id": "LIC-SOLO",
+            "customer_number": "C-SOLO",
+            "plan": "basic",
+            "purchased_on": today(),
+        }
+        assert push(rig, licence).status_code == 202
         rig.settle()
         assert rig.zammad.ticket(ticket)["entitlement_plan"] == "basic"
         assert "no-contract" not in rig.zammad.tags(ticket)
