@@ -348,6 +348,22 @@ def test_check_is_quiet_about_a_trained_attribute_without_default(monkeypatch):
     assert "warning" not in result.output
 
 
+def test_check_warns_when_the_integration_user_may_not_change_a_support_groups_tickets(
+    monkeypatch,
+):
+    # TicketPolicy (app/policies/ticket_policy.rb): reading needs read, writing back change.
+    with ZammadStandin(time_scale=0.01) as zammad:
+        zammad.add_group("Sales")
+        access = {"Support": ["read"], "Sales": ["full"]}
+        zammad.set_group_access(zammad.integration_user_id, access)
+        zammad_env(monkeypatch, zammad)
+        result = CliRunner().invoke(main, ["check"])
+    assert result.exit_code == 0, result.output
+    [warning] = [ln for ln in result.output.splitlines() if ln.startswith("warning: ")]
+    assert "may not read and change tickets of the support group 'Support'" in warning
+    assert "Grant it full access to the group" in warning
+
+
 def test_check_without_a_reachable_zammad_warns_and_passes(monkeypatch):
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))

@@ -189,6 +189,29 @@ def test_users_me_is_the_integration_user_of_the_token(
     assert "password" not in me
 
 
+def test_an_agent_sees_and_changes_only_the_tickets_of_its_groups(
+    zammad: ZammadStandin, customer: int
+) -> None:
+    # TicketPolicy (app/policies/ticket_policy.rb): show? needs read, update? change, and
+    # lists and searches hold what ReadScope allows (ticket_policy/base_scope.rb); group_ids
+    # in GET /users/me as has_groups.rb renders them; a refusal is 403 "Not authorized".
+    sales = zammad.add_group("Sales")
+    ours = zammad.create_ticket("Ours", customer)
+    theirs = zammad.create_ticket("Theirs", customer, group="Sales")
+    zammad.set_group_access(zammad.integration_user_id, {"Support": ["read"]})
+    with raw_session(zammad) as session:
+        me = session.get(f"{zammad.api_url}users/me", timeout=5).json()
+        assert str(sales) not in me["group_ids"] and ["read"] in me["group_ids"].values()
+        refused = session.get(f"{zammad.api_url}tickets/{theirs}", timeout=5)
+        assert (refused.status_code, refused.json()["error"]) == (403, "Not authorized")
+        assert session.get(f"{zammad.api_url}tickets/{ours}", timeout=5).status_code == 200
+        update = session.put(f"{zammad.api_url}tickets/{ours}", json={"title": "x"}, timeout=5)
+        assert update.status_code == 403  # read is not change
+        listed = session.get(f"{zammad.api_url}tickets", timeout=5).json()
+        found = session.post(f"{zammad.api_url}tickets/search", json={}, timeout=5).json()
+        assert [t["id"] for t in listed] == [t["id"] for t in found] == [ours]
+
+
 def test_wrong_token_is_401_with_zammad_error_body_and_x_failure(zammad: ZammadStandin) -> None:
     # app/controllers/application_controller/authenticates.rb, handles_errors.rb
     wrong = ZammadAPI(url=zammad.api_url, http_token="not-the-token")

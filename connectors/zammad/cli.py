@@ -11,6 +11,7 @@ from connectors.zammad.setup import (
     create_attributes,
     create_webhook_and_triggers,
     flagging_defaults,
+    group_warnings,
 )
 from mappings.plans import load_policy
 from mappings.settings import load_settings
@@ -45,6 +46,7 @@ def setup_zammad(webhook_url: str | None) -> None:
         if webhook_url:
             created += create_webhook_and_triggers(client, webhook_url, zammad.webhook_secret or "")
         warnings = flagging_defaults(client.object_attributes(), mapping, policy)
+        warnings += group_warnings(client, mapping)
     except ApiError as e:
         raise click.ClickException(f"Zammad answered: {e}") from e
     for warning in warnings:

@@ -281,6 +281,26 @@ def flagging_defaults(
     return warnings
 
 
+def group_warnings(client: ZammadClient, mapping: ZammadMapping) -> list[str]:
+    """A warning for each support group the integration user may not both read and change:
+    Zammad refuses it those tickets (TicketPolicy, app/policies/ticket_policy.rb; `full`
+    grants every access), and each of their events would end as a dead letter."""
+    granted = {
+        client.name("group", group_id): set(accesses)
+        for group_id, accesses in (client.me().get("group_ids") or {}).items()
+    }
+    warnings = []
+    for group in sorted(mapping.support_groups):
+        have = granted.get(group, set())
+        if "full" not in have and not {"read", "change"} <= have:
+            warnings.append(
+                f"the integration user may not read and change tickets of the support group "
+                f"{group!r}: each of their events would be a dead letter. Grant it full access "
+                "to the group (Users → the user → Group permissions)"
+            )
+    return warnings
+
+
 def installed_warnings(settings: Settings) -> list[str]:
     """`flagging_defaults` for the Zammad the settings name; nothing without one. A Zammad
     that cannot be read is a warning, not an error: `check` must work offline."""
@@ -297,4 +317,8 @@ def installed_warnings(settings: Settings) -> list[str]:
         attributes = client.object_attributes()
     except ApiError as e:
         return [f"could not read Zammad's object attributes ({e}): their defaults not checked"]
-    return flagging_defaults(attributes, mapping, policy)
+    try:
+        groups = group_warnings(client, mapping)
+    except ApiError as e:
+        groups = [f"could not read the integration user's groups ({e}): not checked"]
+    return flagging_defaults(attributes, mapping, policy) + groups

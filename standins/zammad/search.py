@@ -36,8 +36,8 @@ class Search:
         return self._search(req, "Organization")
 
     def _search(self, req: Request, model: str) -> tuple[int, Any]:
-        if model == "Ticket":
-            records = list(self._tickets.values())
+        if model == "Ticket":  # TicketPolicy::ReadScope: in SQL, before paging
+            records = [t for t in self._tickets.values() if self._may(req.user_id, t, "read")]
             default = (["updated_at"], ["desc"])  # CanSearch.search_default_sort_by/_order_by
         else:
             records = list(self._organizations.values())

@@ -13,7 +13,10 @@ Search answers as Zammad 6.x does, with Elasticsearch (``search_index=True``: a 
 its ``query_string``, a query it cannot parse is answered 200 ``[]``) or without (SQL: the
 condition as a selector, the query as a LIKE); a small query subset is evaluated in memory.
 
-What it does not do: permissions beyond one API token, SLA/escalation computation, the search
+Permissions: an agent restricted by ``set_group_access`` reads, updates, lists and finds only
+the tickets of its groups (TicketPolicy); tags, articles and time accountings do not check.
+
+What it does not do: other permissions beyond one API token, SLA/escalation computation, the search
 index's lag behind the database, trigger actions other than webhooks, custom webhook payloads.
 It must stay free of ``adapter``/``connectors``/``webhooks``/``mappings`` imports.
 
@@ -108,6 +111,8 @@ class ZammadStandin(
         self._ids: dict[str, itertools.count[int]] = {}
         self._users: dict[int, dict[str, Any]] = {}
         self._user_roles: dict[int, list[int]] = {}
+        # Agents restricted by set_group_access: group id -> accesses; others have full.
+        self._group_access: dict[int, dict[int, list[str]]] = {}
         self._organizations: dict[int, dict[str, Any]] = {}
         self._groups: dict[int, dict[str, Any]] = {}
         self._priorities: dict[int, dict[str, Any]] = {}

@@ -207,6 +207,22 @@ class Records:
     def _is_agent(self, user_id: int) -> bool:
         return bool({1, 2} & set(self._user_roles.get(user_id, [])))
 
+    def _groups_of(self, user_id: int) -> dict[int, list[str]]:
+        """An agent's group access as GET /users/{id} shows it in `group_ids`."""
+        if not self._is_agent(user_id):
+            return {}
+        restricted = self._group_access.get(user_id)
+        return dict(restricted) if restricted is not None else {g: ["full"] for g in self._groups}
+
+    def _may(self, user_id: int, ticket: Mapping[str, Any], access: str) -> bool:
+        """TicketPolicy (app/policies/ticket_policy.rb): an agent by its access to the ticket's
+        group (`group_access?`, where `full` grants every access). Only restricted agents are
+        refused; the customer side of the policy is not modelled."""
+        if user_id not in self._group_access:
+            return True
+        granted = self._group_access[user_id].get(ticket["group_id"], [])
+        return "full" in granted or access in granted
+
     def _lookup_relation(self, key: str, value: object) -> int | None:
         """Zammad accepts names for relations (``"state": "open"``); unknown names are 422
         (association_name_to_id_convert, app/models/application_model/can_associations.rb:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from standins.zammad.api import Request, paginate
-from standins.zammad.refusal import not_found, unprocessable
+from standins.zammad.refusal import ZammadRefusal, not_found, unprocessable
 from standins.zammad.schema import (
     AGENT_USER_ID,
     CLOSED_STATES,
@@ -281,18 +281,27 @@ class Tickets:
     # ------------------------------------------------------------------ routes
 
     def _r_tickets_index(self, req: Request) -> tuple[int, Any]:
-        # `index` in app/controllers/tickets_controller.rb: id ASC, paginate_with(max: 100)
-        tickets = sorted(self._tickets.values(), key=lambda t: t["id"])
+        # `index` in app/controllers/tickets_controller.rb: id ASC, paginate_with(max: 100),
+        # of the tickets TicketPolicy::ReadScope allows (ticket_policy/base_scope.rb)
+        readable = (t for t in self._tickets.values() if self._may(req.user_id, t, "read"))
+        tickets = sorted(readable, key=lambda t: t["id"])
         tickets = paginate(tickets, req, default=100, maximum=100)
         return 200, [self._ticket_view(t, names=req.expand) for t in tickets]
 
     def _r_tickets_show(self, req: Request, ticket_id: str) -> tuple[int, Any]:
         ticket = self._ticket(int(ticket_id))
+        self._authorize(req, ticket, "read")  # authorize!(ticket): TicketPolicy#show?
         # `show` in app/controllers/tickets_controller.rb: expand wins, then all (Rails
         # booleans, has_response_extentions.rb); full is not modelled.
         if not req.expand and req.flag("all"):
             return 200, self._ticket_all(ticket)
         return 200, self._ticket_view(ticket, names=req.expand)
+
+    def _authorize(self, req: Request, ticket: Mapping[str, Any], access: str) -> None:
+        """A policy's refusal: Pundit::NotAuthorizedError, rendered 403 "Not authorized"
+        (app/controllers/application_controller/handles_errors.rb)."""
+        if not self._may(req.user_id, ticket, access):
+            raise ZammadRefusal(403, "Not authorized")
 
     def _ticket_all(self, ticket: Mapping[str, Any]) -> dict[str, Any]:
         """`?all=true` as Zammad 6 answers it (app/models/ticket/assets_all.rb): ids, tags and
@@ -378,6 +387,7 @@ class Tickets:
         return 201, self._ticket_view(self._tickets[ticket_id], names=req.expand)
 
     def _r_tickets_update(self, req: Request, ticket_id: str) -> tuple[int, Any]:
+        self._authorize(req, self._ticket(int(ticket_id)), "change")  # TicketPolicy#update?
         self._update_ticket(int(ticket_id), req.params(), req.user_id)
         return 200, self._ticket_view(self._tickets[int(ticket_id)], names=req.expand)
 

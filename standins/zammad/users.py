@@ -3,7 +3,7 @@ API that sets them up and the routes that read and change them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from standins.zammad.api import Request, paginate
@@ -28,6 +28,16 @@ class Users:
             if self._group_by_name(name) is not None:
                 raise unprocessable(f"Group {name!r} already exists")
             return self._insert_group(name)
+
+    def set_group_access(self, user_id: int, access: Mapping[str, Iterable[str]]) -> None:
+        """Restrict an agent to these groups (name -> accesses such as "read", "change",
+        "full"), as an admin does under Users → Group permissions; reading, updating and
+        searching its tickets follow TicketPolicy (see `_may`)."""
+        with self._lock:
+            ids = {self._group_by_name(name): list(granted) for name, granted in access.items()}
+            if None in ids:
+                raise unprocessable(f"no such group among {sorted(access)}")
+            self._group_access[user_id] = ids  # type: ignore[assignment]
 
     def add_organization(self, name: str, **attributes: Any) -> int:
         """Custom attributes (e.g. ``customer_number``) not yet defined are created as

@@ -47,7 +47,7 @@ class Views:
         view = copy.deepcopy(dict(user))
         user_id = user["id"]
         role_ids = list(self._user_roles.get(user_id, []))
-        groups = {str(g): ["full"] for g in self._groups} if self._is_agent(user_id) else {}
+        groups = {str(g): granted for g, granted in self._groups_of(user_id).items()}
         view.update(
             {
                 "role_ids": role_ids,
