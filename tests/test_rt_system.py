@@ -408,6 +408,13 @@ def test_polling_after_downtime_catches_up_changes_merges_and_deletions_but_not_
     assert shown(rt, kept)["Entitlement Billable"] == "yes"
     assert shown(rt, late)["Entitlement Plan"] == "Basic support"
     with store.session() as session:
+        reasons = session.scalars(
+            select(LedgerEntryRow.release_reason).where(
+                LedgerEntryRow.helpdesk == "rt", LedgerEntryRow.ticket_id == str(deleted)
+            )
+        ).all()
+    assert reasons == ["marker"]  # mappings/rt.yaml: deleted is the admin's marker
+    with store.session() as session:
         mark = store.checkpoint(session, CHECKPOINT)
     assert datetime.fromisoformat(mark["updated_at"]) >= started - timedelta(seconds=1)
     # The adapter's own write-backs since are no changes to catch up on.

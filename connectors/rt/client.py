@@ -236,8 +236,13 @@ class RtClient:
             for u in page
         ]
 
-    def user(self, name: str) -> dict[str, Any]:
-        return self._call("GET", f"user/{requests.utils.quote(name, safe='')}")
+    def user_named(self, name: str, fields: str) -> dict[str, Any] | None:
+        """A user by name, through a search (POST /users), not GET /user/{name}: RT shows a
+        user's custom fields there only to AdminUsers (RT/REST2/Resource/User.pm), and takes
+        a name of digits for an id. (A role member's `id` in a ticket is its name.)"""
+        body = [{"field": "Name", "value": name}]
+        page = next(self._pages("users", {"fields": f"Name,{fields}"}, body), [])
+        return next((u for u in page if u.get("Name") == name), None)
 
     def update_user(self, name: str, changes: dict[str, Any]) -> list[str]:
         return self._call("PUT", f"user/{requests.utils.quote(name, safe='')}", json=changes) or []

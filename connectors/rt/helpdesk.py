@@ -71,8 +71,10 @@ class RtHelpdesk:
         found = next(client.search(f"id = {ticket_id} AND EffectiveId > 0", TICKET_FIELDS), None)
         if found is None:  # deleted: no search shows it; the record and its requestors
             found = client.ticket(ticket_id, **{"fields[Queue]": "Name"})
+            fields = TICKET_FIELDS["fields[Requestor]"]
             found["Requestor"] = [
-                client.user(str(r.get("id"))) for r in found.get("Requestor") or []
+                client.user_named(str(r.get("id")), fields) or {}
+                for r in found.get("Requestor") or []
             ]
         return load_ticket(found, self.mapping)
 
