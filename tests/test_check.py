@@ -304,10 +304,13 @@ def test_check_refuses_every_name_the_zammad_standin_refuses(object_name):
                 assert (problem is not None) == expected, (name, problem)
 
 
-def zammad_env(monkeypatch, zammad):
+def check_against(monkeypatch, zammad):
+    """`entitlements check` with the settings naming this Zammad: the result, and its warnings."""
     monkeypatch.delenv("ENTITLEMENTS_MAPPINGS_DIR", raising=False)
     monkeypatch.setenv("ENTITLEMENTS_ZAMMAD_URL", zammad.url)
     monkeypatch.setenv("ENTITLEMENTS_ZAMMAD_TOKEN", zammad.token)
+    result = CliRunner().invoke(main, ["check"])
+    return result, [ln for ln in result.output.splitlines() if ln.startswith("warning: ")]
 
 
 def test_check_warns_when_zammads_default_makes_every_user_untrained(monkeypatch):
@@ -316,10 +319,9 @@ def test_check_warns_when_zammads_default_makes_every_user_untrained(monkeypatch
     with ZammadStandin(time_scale=0.01) as zammad:
         option = {"default": False, "options": {"true": "yes", "false": "no"}}
         zammad.add_object_attribute("User", "entitlement_trained", "boolean", option)
-        zammad_env(monkeypatch, zammad)
-        result = CliRunner().invoke(main, ["check"])
+        result, warnings = check_against(monkeypatch, zammad)
     assert result.exit_code == 0, result.output
-    [warning] = [ln for ln in result.output.splitlines() if ln.startswith("warning: ")]
+    [warning] = warnings
     assert "Zammad's User attribute entitlement_trained has the default false" in warning
     assert "every existing and new user" in warning
     assert "rule `untrained`" in warning and "requester_not_entitled" in warning
@@ -331,9 +333,8 @@ def test_check_warns_about_a_default_that_puts_every_ticket_in_a_category(monkey
     with ZammadStandin(time_scale=0.01) as zammad:
         option = {"default": "ui_building", "options": {"ui_building": "UI"}}
         zammad.add_object_attribute("Ticket", "entitlement_category", "select", option)
-        zammad_env(monkeypatch, zammad)
-        result = CliRunner().invoke(main, ["check"])
-    [warning] = [ln for ln in result.output.splitlines() if ln.startswith("warning: ")]
+        _result, warnings = check_against(monkeypatch, zammad)
+    [warning] = warnings
     assert "every new ticket gets it" in warning  # a string column: new tickets only
     assert "`categories.ui_building`" in warning and "update_all" not in warning
 
@@ -342,8 +343,7 @@ def test_check_is_quiet_about_a_trained_attribute_without_default(monkeypatch):
     with ZammadStandin(time_scale=0.01) as zammad:
         option = {"default": None, "options": {"true": "yes", "false": "no"}}
         zammad.add_object_attribute("User", "entitlement_trained", "boolean", option)
-        zammad_env(monkeypatch, zammad)
-        result = CliRunner().invoke(main, ["check"])
+        result, _warnings = check_against(monkeypatch, zammad)
     assert result.exit_code == 0, result.output
     assert "warning" not in result.output
 
@@ -356,10 +356,9 @@ def test_check_warns_when_the_integration_user_may_not_change_a_support_groups_t
         zammad.add_group("Sales")
         access = {"Support": ["read"], "Sales": ["full"]}
         zammad.set_group_access(zammad.integration_user_id, access)
-        zammad_env(monkeypatch, zammad)
-        result = CliRunner().invoke(main, ["check"])
+        result, warnings = check_against(monkeypatch, zammad)
     assert result.exit_code == 0, result.output
-    [warning] = [ln for ln in result.output.splitlines() if ln.startswith("warning: ")]
+    [warning] = warnings
     assert "may not read and change tickets of the support group 'Support'" in warning
     assert "Grant it full access to the group" in warning
 

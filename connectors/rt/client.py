@@ -24,6 +24,7 @@ import requests
 
 from adapter import errors
 from adapter.retry import retrying
+from mappings.rt import custom_fields
 
 T = TypeVar("T")
 TIMEOUT = (5.0, 30.0)  # connect, read: bcrypt makes every RT call cost a few hundred ms
@@ -223,18 +224,19 @@ class RtClient:
         """Names of the users whose custom field `field` is `value` (POST /users with a JSON
         search: TicketSQL cannot reach a requestor's custom fields). RT leaves out a condition
         on a field it cannot load and answers every user (RT/REST2/Resource/Collection/
-        QueryByJSON.pm): the field is looked up first."""
-        if self.custom_field(field, "RT::User") is None:
-            raise errors.ApiRejected(
-                f"RT has no user custom field {field!r} that the adapter's user may see: "
-                "create it with `entitlements setup-rt`, and grant SeeCustomField globally"
-            )
+        QueryByJSON.pm): the answer is checked, no extra call."""
         body = [{"field": f"CustomField.{{{field}}}", "value": value}]
-        return [
-            str(u.get("Name") or u["id"])
-            for page in self._pages("users", {"fields": "Name"}, body)
-            for u in page
-        ]
+        names = []
+        for page in self._pages("users", {"fields": "Name,CustomFields"}, body):
+            for user in page:
+                if str(custom_fields(user.get("CustomFields")).get(field)).lower() != value.lower():
+                    raise errors.ApiRejected(
+                        f"RT answered users whose {field!r} is not {value!r}: it has no user "
+                        f"custom field {field!r} that the adapter's user may see. Create it with "
+                        "`entitlements setup-rt`, and grant SeeCustomField globally"
+                    )
+                names.append(str(user.get("Name") or user["id"]))
+        return names
 
     def user_named(self, name: str, fields: str) -> dict[str, Any] | None:
         """A user by name, through a search (POST /users), not GET /user/{name}: RT shows a

@@ -72,7 +72,7 @@ def deliver(client: RtClient, item: dict[str, Any], fence: Fence) -> list[str]:
     the ticket's current values, at most one PUT, at most one comment (fenced: the only write
     that RT would apply twice)."""
     ticket_id = item["ticket_id"]
-    current = next(client.search(f"id = {ticket_id} AND EffectiveId > 0", TICKET_FIELDS), None)
+    current = _current(client, ticket_id)
     if current is None or str(current.get("EffectiveId") or ticket_id) != str(ticket_id):
         # Deleted (RT's searches never show deleted tickets) or merged into another: writing
         # to a merged ticket would write to the one it lives on in.
@@ -114,9 +114,13 @@ class FieldsNotWritten(ApiRejected):
         self.names = names
 
 
+def _current(client: RtClient, ticket_id: int) -> dict[str, Any] | None:
+    """The ticket as a search shows it (None: deleted)."""
+    return next(client.search(f"id = {ticket_id} AND EffectiveId > 0", TICKET_FIELDS), None)
+
+
 def _check_written(client: RtClient, ticket_id: int, sent: dict[str, Any]) -> None:
     """RT answers one message per field it changed: with fewer, read what it kept."""
-    found = next(client.search(f"id = {ticket_id}", TICKET_FIELDS), None) or {}
-    have = custom_fields(found.get("CustomFields"))
+    have = custom_fields((_current(client, ticket_id) or {}).get("CustomFields"))
     if kept := sorted(k for k, v in sent.items() if have.get(k) != v):
         raise FieldsNotWritten(ticket_id, kept)

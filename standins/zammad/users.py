@@ -34,10 +34,13 @@ class Users:
         "full"), as an admin does under Users → Group permissions; reading, updating and
         searching its tickets follow TicketPolicy (see `_may`)."""
         with self._lock:
-            ids = {self._group_by_name(name): list(granted) for name, granted in access.items()}
-            if None in ids:
-                raise unprocessable(f"no such group among {sorted(access)}")
-            self._group_access[user_id] = ids  # type: ignore[assignment]
+            granted: dict[int, list[str]] = {}
+            for name, accesses in access.items():
+                group_id = self._group_by_name(name)
+                if group_id is None:
+                    raise unprocessable(f"no such group: {name}")
+                granted[group_id] = list(accesses)
+            self._group_access[user_id] = granted
 
     def add_organization(self, name: str, **attributes: Any) -> int:
         """Custom attributes (e.g. ``customer_number``) not yet defined are created as
